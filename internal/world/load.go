@@ -1,0 +1,559 @@
+package world
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	sigsjson "sigs.k8s.io/json"
+	"sigs.k8s.io/yaml"
+)
+
+// Source says where an object came from: the file, the document inside it
+// (0-based, counting YAML documents), the line the document starts on, and
+// for items of a List their index.
+type Source struct {
+	File string
+	Doc  int
+	Line int
+	Item int // -1 when the object is not inside a List
+}
+
+func (s Source) String() string {
+	out := fmt.Sprintf("%s: document %d (line %d)", s.File, s.Doc, s.Line)
+	if s.Item >= 0 {
+		out += fmt.Sprintf(", items[%d]", s.Item)
+	}
+	return out
+}
+
+// Error is one bad object or document. It names the file, the document, the
+// object and the fields, like the API server does.
+type Error struct {
+	Source    Source
+	Kind      string
+	Namespace string
+	Name      string
+	Fields    field.ErrorList
+	Err       error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Source.String())
+	b.WriteString(": ")
+	if e.Kind != "" {
+		b.WriteString(e.Kind)
+		if e.Name != "" {
+			b.WriteString(" ")
+			if e.Namespace != "" {
+				b.WriteString(e.Namespace + "/")
+			}
+			b.WriteString(e.Name)
+		}
+		b.WriteString(" is invalid: ")
+	}
+	if e.Err != nil {
+		b.WriteString(e.Err.Error())
+	}
+	for i, fe := range e.Fields {
+		if i > 0 || e.Err != nil {
+			b.WriteString("; ")
+		}
+		b.WriteString(fe.Error())
+	}
+	return b.String()
+}
+
+// Errors is every problem found in one load; nothing of a load with errors
+// is used.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Objects is what a set of manifests holds, each object with its source,
+// before it is assembled into a World.
+type Objects struct {
+	Namespaces []Object[*corev1.Namespace]
+	Pods       []Object[*corev1.Pod]
+	Services   []Object[*corev1.Service]
+	Policies   []Object[*networkingv1.NetworkPolicy]
+}
+
+// Object is a decoded Kubernetes object and where it came from.
+type Object[T any] struct {
+	Source Source
+	Obj    T
+}
+
+// Load reads manifests from files and directories (YAML, multi-document
+// YAML, JSON, kind: List) and builds a validated World. Notes about ignored
+// kinds and assigned IPs go to notes (may be nil). A path of "-" reads
+// standard input.
+func Load(paths []string, notes io.Writer) (*World, error) {
+	objs, err := Read(paths, notes)
+	if err != nil {
+		return nil, err
+	}
+	return Build(objs, notes)
+}
+
+// Read decodes and validates every object in paths without assembling them.
+func Read(paths []string, notes io.Writer) (*Objects, error) {
+	if notes == nil {
+		notes = io.Discard
+	}
+	objs := &Objects{}
+	var errs Errors
+	for _, p := range paths {
+		files, err := expand(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			var data []byte
+			if f == "-" {
+				data, err = io.ReadAll(os.Stdin)
+			} else {
+				data, err = os.ReadFile(f)
+			}
+			if err != nil {
+				return nil, err
+			}
+			errs = append(errs, decodeFile(f, data, objs, notes)...)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return objs, nil
+}
+
+// Parse decodes manifests held in memory, as if read from a file called name.
+func Parse(name string, data []byte, notes io.Writer) (*Objects, error) {
+	if notes == nil {
+		notes = io.Discard
+	}
+	objs := &Objects{}
+	if errs := decodeFile(name, data, objs, notes); len(errs) > 0 {
+		return nil, errs
+	}
+	return objs, nil
+}
+
+// expand turns a path into files: a directory gives its .yaml, .yml and
+// .json files, recursively, in lexical order.
+func expand(p string) ([]string, error) {
+	if p == "-" {
+		return []string{p}, nil
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return []string{p}, nil
+	}
+	var files []string
+	err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		switch strings.ToLower(filepath.Ext(path)) {
+		case ".yaml", ".yml", ".json":
+			if !d.IsDir() {
+				files = append(files, path)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("%s: no .yaml, .yml or .json files in directory", p)
+	}
+	sort.Strings(files)
+	return files, nil
+}
+
+type document struct {
+	line int // 1-based line the document starts on
+	data []byte
+}
+
+var docSep = regexp.MustCompile(`^---(\s.*)?$`)
+
+// splitDocuments cuts a YAML stream at "---" lines and remembers where each
+// document starts.
+func splitDocuments(data []byte) []document {
+	var docs []document
+	cur := document{line: 1}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64*1024), 64*1024*1024)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := sc.Text()
+		if docSep.MatchString(strings.TrimRight(line, "\r")) {
+			docs = append(docs, cur)
+			cur = document{line: n + 1}
+			continue
+		}
+		cur.data = append(cur.data, line...)
+		cur.data = append(cur.data, '\n')
+	}
+	docs = append(docs, cur)
+	return docs
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+)`)
+
+// shiftLines rewrites "line N" inside a decoder message so it counts from
+// the start of the file rather than the document.
+func shiftLines(msg string, start int) string {
+	return yamlLine.ReplaceAllStringFunc(msg, func(m string) string {
+		n, _ := strconv.Atoi(m[5:])
+		return fmt.Sprintf("line %d", n+start-1)
+	})
+}
+
+func isBlank(data []byte) bool {
+	for _, l := range strings.Split(string(data), "\n") {
+		t := strings.TrimSpace(l)
+		if t != "" && !strings.HasPrefix(t, "#") {
+			return false
+		}
+	}
+	return true
+}
+
+func decodeFile(name string, data []byte, objs *Objects, notes io.Writer) Errors {
+	var errs Errors
+	for i, doc := range splitDocuments(data) {
+		if isBlank(doc.data) {
+			continue
+		}
+		src := Source{File: name, Doc: i, Line: doc.line, Item: -1}
+		js, err := yaml.YAMLToJSONStrict(doc.data)
+		if err != nil {
+			errs = append(errs, &Error{Source: src, Err: fmt.Errorf("malformed YAML: %s", shiftLines(err.Error(), doc.line))})
+			continue
+		}
+		if bytes.Equal(bytes.TrimSpace(js), []byte("null")) {
+			continue
+		}
+		errs = append(errs, decodeObject(src, js, objs, notes)...)
+	}
+	return errs
+}
+
+func decodeObject(src Source, js []byte, objs *Objects, notes io.Writer) Errors {
+	var tm struct {
+		metav1.TypeMeta `json:",inline"`
+		Metadata        struct {
+			Name      string `json:"name"`
+			Namespace string `json:"namespace"`
+		} `json:"metadata"`
+		Items []json.RawMessage `json:"items"`
+	}
+	if err := json.Unmarshal(js, &tm); err != nil {
+		return Errors{{Source: src, Err: fmt.Errorf("not a Kubernetes object: %v", err)}}
+	}
+	if tm.Kind == "" {
+		return Errors{{Source: src, Err: errors.New("Object 'Kind' is missing")}}
+	}
+	bad := func(fields field.ErrorList, err error) Errors {
+		return Errors{{Source: src, Kind: tm.Kind, Namespace: tm.Metadata.Namespace, Name: tm.Metadata.Name, Fields: fields, Err: err}}
+	}
+	if strings.HasSuffix(tm.Kind, "List") && tm.Items != nil {
+		var errs Errors
+		for i, item := range tm.Items {
+			s := src
+			s.Item = i
+			errs = append(errs, decodeObject(s, item, objs, notes)...)
+		}
+		return errs
+	}
+	want := map[string]string{"Namespace": "v1", "Pod": "v1", "Service": "v1", "NetworkPolicy": "networking.k8s.io/v1"}[tm.Kind]
+	if want == "" {
+		fmt.Fprintf(notes, "note: %s: ignoring %s %s (netlab reads Namespace, Pod, Service and NetworkPolicy)\n", src, tm.Kind, tm.Metadata.Name)
+		return nil
+	}
+	if tm.APIVersion != want {
+		return bad(field.ErrorList{field.NotSupported(field.NewPath("apiVersion"), tm.APIVersion, []string{want})}, nil)
+	}
+	var fields field.ErrorList
+	switch tm.Kind {
+	case "Namespace":
+		o := &corev1.Namespace{}
+		if err := strict(js, o); err != nil {
+			return bad(nil, err)
+		}
+		if fields = ValidateNamespace(o); len(fields) == 0 {
+			objs.Namespaces = append(objs.Namespaces, Object[*corev1.Namespace]{src, o})
+		}
+	case "Pod":
+		o := &corev1.Pod{}
+		if err := strict(js, o); err != nil {
+			return bad(nil, err)
+		}
+		if o.Namespace == "" {
+			o.Namespace = metav1.NamespaceDefault
+		}
+		if fields = ValidatePod(o); len(fields) == 0 {
+			objs.Pods = append(objs.Pods, Object[*corev1.Pod]{src, o})
+		}
+	case "Service":
+		o := &corev1.Service{}
+		if err := strict(js, o); err != nil {
+			return bad(nil, err)
+		}
+		if o.Namespace == "" {
+			o.Namespace = metav1.NamespaceDefault
+		}
+		if fields = ValidateService(o); len(fields) == 0 {
+			objs.Services = append(objs.Services, Object[*corev1.Service]{src, o})
+		}
+	case "NetworkPolicy":
+		o := &networkingv1.NetworkPolicy{}
+		if err := strict(js, o); err != nil {
+			return bad(nil, err)
+		}
+		if o.Namespace == "" {
+			o.Namespace = metav1.NamespaceDefault
+		}
+		DefaultNetworkPolicy(o)
+		if fields = ValidateNetworkPolicy(o); len(fields) == 0 {
+			objs.Policies = append(objs.Policies, Object[*networkingv1.NetworkPolicy]{src, o})
+		}
+	}
+	if len(fields) > 0 {
+		return bad(fields, nil)
+	}
+	return nil
+}
+
+// strict decodes like the API server with strict field validation: unknown
+// and duplicate fields are errors that name the field path.
+func strict(js []byte, into any) error {
+	strictErrs, err := sigsjson.UnmarshalStrict(js, into)
+	if err != nil {
+		return err
+	}
+	if len(strictErrs) > 0 {
+		msgs := make([]string, len(strictErrs))
+		for i, e := range strictErrs {
+			msgs[i] = e.Error()
+		}
+		return errors.New(strings.Join(msgs, "; "))
+	}
+	return nil
+}
+
+// DefaultNetworkPolicy fills in what the API server defaults: protocol TCP
+// on every port and policyTypes from the rules present.
+func DefaultNetworkPolicy(np *networkingv1.NetworkPolicy) {
+	tcp := corev1.ProtocolTCP
+	for i := range np.Spec.Ingress {
+		for j := range np.Spec.Ingress[i].Ports {
+			if np.Spec.Ingress[i].Ports[j].Protocol == nil {
+				np.Spec.Ingress[i].Ports[j].Protocol = &tcp
+			}
+		}
+	}
+	for i := range np.Spec.Egress {
+		for j := range np.Spec.Egress[i].Ports {
+			if np.Spec.Egress[i].Ports[j].Protocol == nil {
+				np.Spec.Egress[i].Ports[j].Protocol = &tcp
+			}
+		}
+	}
+	if len(np.Spec.PolicyTypes) == 0 {
+		np.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}
+		if len(np.Spec.Egress) > 0 {
+			np.Spec.PolicyTypes = append(np.Spec.PolicyTypes, networkingv1.PolicyTypeEgress)
+		}
+	}
+}
+
+// Build assembles decoded objects into a World: implied namespaces, IPs for
+// pods and services that have none (reported on notes), and checks that
+// span objects (duplicate names, duplicate IPs).
+func Build(objs *Objects, notes io.Writer) (*World, error) {
+	if notes == nil {
+		notes = io.Discard
+	}
+	var errs Errors
+	w := &World{}
+	dup := map[string]Source{}
+	seen := func(kind, ns, name string, src Source) bool {
+		k := kind + "/" + ns + "/" + name
+		if first, ok := dup[k]; ok {
+			errs = append(errs, &Error{Source: src, Kind: kind, Namespace: ns, Name: name,
+				Fields: field.ErrorList{field.Duplicate(field.NewPath("metadata", "name"), name)},
+				Err:    fmt.Errorf("already defined at %s", first)})
+			return true
+		}
+		dup[k] = src
+		return false
+	}
+	for _, o := range objs.Namespaces {
+		if seen("Namespace", "", o.Obj.Name, o.Source) {
+			continue
+		}
+		labels := cloneLabels(o.Obj.Labels)
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels[NamespaceNameLabel] = o.Obj.Name
+		w.Namespaces = append(w.Namespaces, &Namespace{Name: o.Obj.Name, Labels: labels})
+	}
+	w.Sort()
+	usedIPs := map[netip.Addr]string{}
+	for _, o := range objs.Pods {
+		p := o.Obj
+		if seen("Pod", p.Namespace, p.Name, o.Source) {
+			continue
+		}
+		pod := &Pod{Namespace: p.Namespace, Name: p.Name, Labels: cloneLabels(p.Labels), Node: p.Spec.NodeName}
+		if pod.Labels == nil {
+			pod.Labels = map[string]string{}
+		}
+		for _, c := range p.Spec.Containers {
+			for _, cp := range c.Ports {
+				proto := cp.Protocol
+				if proto == "" {
+					proto = corev1.ProtocolTCP
+				}
+				pod.Ports = append(pod.Ports, Port{Name: cp.Name, Port: cp.ContainerPort, Protocol: proto})
+			}
+		}
+		sort.SliceStable(pod.Ports, func(i, j int) bool {
+			if pod.Ports[i].Port != pod.Ports[j].Port {
+				return pod.Ports[i].Port < pod.Ports[j].Port
+			}
+			return pod.Ports[i].Protocol < pod.Ports[j].Protocol
+		})
+		if p.Status.PodIP != "" {
+			pod.IP = netip.MustParseAddr(p.Status.PodIP) // validated
+			if other, ok := usedIPs[pod.IP]; ok {
+				errs = append(errs, &Error{Source: o.Source, Kind: "Pod", Namespace: p.Namespace, Name: p.Name,
+					Fields: field.ErrorList{field.Duplicate(field.NewPath("status", "podIP"), p.Status.PodIP)},
+					Err:    fmt.Errorf("pod %s has the same IP", other)})
+				continue
+			}
+			usedIPs[pod.IP] = pod.Key()
+		}
+		w.Pods = append(w.Pods, pod)
+		w.EnsureNamespace(pod.Namespace)
+	}
+	for _, o := range objs.Services {
+		s := o.Obj
+		if seen("Service", s.Namespace, s.Name, o.Source) {
+			continue
+		}
+		svc := &Service{Namespace: s.Namespace, Name: s.Name, Selector: cloneLabels(s.Spec.Selector)}
+		if ip := s.Spec.ClusterIP; ip != "" && ip != corev1.ClusterIPNone {
+			svc.ClusterIP = netip.MustParseAddr(ip)
+		}
+		for _, sp := range s.Spec.Ports {
+			proto := sp.Protocol
+			if proto == "" {
+				proto = corev1.ProtocolTCP
+			}
+			tp := sp.TargetPort
+			if tp.IntValue() == 0 && tp.StrVal == "" {
+				tp.IntVal = sp.Port
+			}
+			svc.Ports = append(svc.Ports, ServicePort{Name: sp.Name, Port: sp.Port, TargetPort: tp, Protocol: proto})
+		}
+		w.Services = append(w.Services, svc)
+		w.EnsureNamespace(svc.Namespace)
+	}
+	for _, o := range objs.Policies {
+		np := o.Obj
+		if seen("NetworkPolicy", np.Namespace, np.Name, o.Source) {
+			continue
+		}
+		w.Policies = append(w.Policies, np)
+		w.EnsureNamespace(np.Namespace)
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	w.Sort()
+	AssignIPs(w, notes)
+	return w, nil
+}
+
+// DefaultPodCIDR is where pods without status.podIP get their address.
+var DefaultPodCIDR = netip.MustParsePrefix("10.244.0.0/16")
+
+// DefaultServiceCIDR is where services without spec.clusterIP get theirs.
+var DefaultServiceCIDR = netip.MustParsePrefix("10.96.0.0/16")
+
+// AssignIPs gives every pod and service without an IP the next free address
+// of DefaultPodCIDR / DefaultServiceCIDR, in name order, so the same world
+// always gets the same addresses. Each assignment is reported on notes.
+func AssignIPs(w *World, notes io.Writer) {
+	used := map[netip.Addr]bool{}
+	for _, p := range w.Pods {
+		if p.IP.IsValid() {
+			used[p.IP] = true
+		}
+	}
+	for _, s := range w.Services {
+		if s.ClusterIP.IsValid() {
+			used[s.ClusterIP] = true
+		}
+	}
+	next := func(cidr netip.Prefix) netip.Addr {
+		a := cidr.Addr().Next().Next() // .1 is the gateway
+		for ; cidr.Contains(a); a = a.Next() {
+			b := a.As4()
+			if b[3] == 0 || b[3] == 255 || used[a] {
+				continue
+			}
+			used[a] = true
+			return a
+		}
+		return netip.Addr{}
+	}
+	for _, p := range w.Pods {
+		if !p.IP.IsValid() {
+			p.IP = next(DefaultPodCIDR)
+			p.IPAssigned = true
+			if notes != nil {
+				fmt.Fprintf(notes, "note: pod %s has no status.podIP; assigned %s\n", p.Key(), p.IP)
+			}
+		}
+	}
+	for _, s := range w.Services {
+		if !s.ClusterIP.IsValid() {
+			s.ClusterIP = next(DefaultServiceCIDR)
+			s.IPAssigned = true
+		}
+	}
+}
