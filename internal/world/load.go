@@ -541,14 +541,23 @@ func AssignIPs(w *World, notes io.Writer) {
 		}
 		return netip.Addr{}
 	}
+	var assigned []string
 	for _, p := range w.Pods {
 		if !p.IP.IsValid() {
 			p.IP = next(DefaultPodCIDR)
 			p.IPAssigned = true
-			if notes != nil {
-				fmt.Fprintf(notes, "note: pod %s has no status.podIP; assigned %s\n", p.Key(), p.IP)
-			}
+			assigned = append(assigned, p.Key()+"="+p.IP.String())
 		}
+	}
+	if len(assigned) > 0 && notes != nil {
+		const show = 6
+		more := ""
+		if len(assigned) > show {
+			more = fmt.Sprintf(" and %d more", len(assigned)-show)
+			assigned = assigned[:show]
+		}
+		fmt.Fprintf(notes, "note: pods without status.podIP got addresses from %s in name order: %s%s\n",
+			DefaultPodCIDR, strings.Join(assigned, ", "), more)
 	}
 	for _, s := range w.Services {
 		if !s.ClusterIP.IsValid() {
@@ -556,4 +565,12 @@ func AssignIPs(w *World, notes io.Writer) {
 			s.IPAssigned = true
 		}
 	}
+}
+
+// Merge appends every object of o to objs.
+func (objs *Objects) Merge(o *Objects) {
+	objs.Namespaces = append(objs.Namespaces, o.Namespaces...)
+	objs.Pods = append(objs.Pods, o.Pods...)
+	objs.Services = append(objs.Services, o.Services...)
+	objs.Policies = append(objs.Policies, o.Policies...)
 }

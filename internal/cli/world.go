@@ -1,0 +1,81 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/netlab/netlab/internal/world"
+	"github.com/netlab/netlab/scenarios"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+)
+
+// worldFlags are the flags of every command that reads a world.
+type worldFlags struct {
+	files    []string
+	scenario string
+}
+
+func (f *worldFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringArrayVarP(&f.files, "filename", "f", nil, "manifest file or directory (YAML, JSON, List); repeatable; - reads stdin")
+	cmd.Flags().StringVar(&f.scenario, "scenario", "", "start from a built-in scenario ("+joinNames(scenarios.Names())+"); -f adds to it")
+}
+
+// load reads the scenario (if any) and the files into one validated world.
+// Notes (ignored kinds, assigned IPs) go to notes.
+func (f *worldFlags) load(notes io.Writer) (*world.World, error) {
+	if len(f.files) == 0 && f.scenario == "" {
+		return nil, fmt.Errorf("no world given: pass -f FILE|DIR and/or --scenario NAME")
+	}
+	objs := &world.Objects{}
+	if f.scenario != "" {
+		name, data, err := scenarios.Get(f.scenario)
+		if err != nil {
+			return nil, err
+		}
+		o, err := world.Parse(name, data, notes)
+		if err != nil {
+			return nil, err
+		}
+		objs.Merge(o)
+	}
+	if len(f.files) > 0 {
+		o, err := world.Read(f.files, notes)
+		if err != nil {
+			return nil, err
+		}
+		objs.Merge(o)
+	}
+	return world.Build(objs, notes)
+}
+
+func joinNames(names []string) string {
+	out := ""
+	for i, n := range names {
+		if i > 0 {
+			out += ", "
+		}
+		out += n
+	}
+	return out
+}
+
+// useColor reports whether w is a terminal that wants color.
+func useColor(w io.Writer) bool {
+	if _, ok := os.LookupEnv("NO_COLOR"); ok {
+		return false
+	}
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// checkOutput validates an -o value.
+func checkOutput(got string, allowed ...string) error {
+	for _, a := range allowed {
+		if got == a {
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown output format %q (want one of: %s)", got, joinNames(allowed))
+}
