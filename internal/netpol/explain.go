@@ -76,7 +76,9 @@ func (r RuleRef) String() string {
 
 // Miss is a rule that did not admit the connection and why.
 type Miss struct {
-	RuleRef
+	Policy    string `json:"policy"`
+	Direction string `json:"direction"`
+	Rule      int    `json:"rule"`
 	// PeerMatched and PortMatched say which half of the rule did match.
 	PeerMatched bool     `json:"peerMatched"`
 	PortMatched bool     `json:"portMatched"`
@@ -126,8 +128,7 @@ func (e *Engine) explainSide(dir Direction, subject *world.Pod, subjectID int, p
 			out.Misses = nil
 			return out
 		}
-		ref.Peer, ref.Port = -1, -1
-		m := Miss{RuleRef: ref, PeerMatched: peerOK, PortMatched: portOK}
+		m := Miss{Policy: ref.Policy, Direction: ref.Direction, Rule: ref.Rule, PeerMatched: peerOK, PortMatched: portOK}
 		if !peerOK {
 			m.Reasons = append(m.Reasons, e.peerMisses(r, peer, peerID, dir)...)
 		}

@@ -16,15 +16,26 @@ func (e *Engine) Matrix() *matrix.Matrix {
 }
 
 // MatrixOf is Matrix restricted to the given sources and destinations (both
-// must be pods of the engine's world, in world order).
+// must be pods of the engine's world, in world order). The result is
+// allocated once: every row's offset is known before any cell is decided.
 func (e *Engine) MatrixOf(from, to []*world.Pod) *matrix.Matrix {
 	perSrc := 0
 	toKeys := make([]string, len(to))
+	toIndex := make(map[*world.Pod]int, len(to))
 	for i, d := range to {
 		perSrc += len(d.Ports)
 		toKeys[i] = d.Key()
+		toIndex[d] = i
 	}
-	rows := make([][]matrix.Cell, len(from))
+	offsets := make([]int, len(from)+1)
+	for i, src := range from {
+		n := perSrc
+		if _, ok := toIndex[src]; ok {
+			n -= len(src.Ports) // no cells from a pod to itself
+		}
+		offsets[i+1] = offsets[i] + n
+	}
+	cells := make([]matrix.Cell, offsets[len(from)])
 	workers := runtime.GOMAXPROCS(0)
 	var wg sync.WaitGroup
 	next := make(chan int, len(from))
@@ -37,38 +48,30 @@ func (e *Engine) MatrixOf(from, to []*world.Pod) *matrix.Matrix {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				rows[i] = e.row(from[i], to, toKeys, perSrc)
+				e.row(from[i], to, toKeys, cells[offsets[i]:offsets[i+1]])
 			}
 		}()
 	}
 	wg.Wait()
-	n := 0
-	for _, r := range rows {
-		n += len(r)
-	}
-	m := &matrix.Matrix{Results: make([]matrix.Cell, 0, n)}
-	for _, r := range rows {
-		m.Results = append(m.Results, r...)
-	}
-	return m
+	return &matrix.Matrix{Results: cells}
 }
 
-func (e *Engine) row(src *world.Pod, to []*world.Pod, toKeys []string, size int) []matrix.Cell {
-	out := make([]matrix.Cell, 0, size)
+// row fills out with the cells from src to every destination.
+func (e *Engine) row(src *world.Pod, to []*world.Pod, toKeys []string, out []matrix.Cell) {
 	srcKey := src.Key()
 	s := PodEndpoint(src)
+	k := 0
 	for i, dst := range to {
 		if dst == src {
 			continue
 		}
 		d := PodEndpoint(dst)
-		dstKey := toKeys[i]
 		for _, p := range dst.Ports {
-			out = append(out, matrix.Cell{
-				From: srcKey, To: dstKey, Port: p.Port, Protocol: string(p.Protocol),
+			out[k] = matrix.Cell{
+				From: srcKey, To: toKeys[i], Port: p.Port, Protocol: string(p.Protocol),
 				Allowed: e.Allowed(s, d, p.Port, p.Protocol),
-			})
+			}
+			k++
 		}
 	}
-	return out
 }
