@@ -82,6 +82,17 @@ func NewRoot(s Streams) *cobra.Command {
 		newVersionCmd(s),
 		newSimCmd(s),
 		newExplainCmd(s),
+		newUpCmd(s),
+		newStatusCmd(s),
+		newApplyCmd(s),
+		newDeleteCmd(s),
+		newLabelCmd(s),
+		newProbeCmd(s),
+		newVerifyCmd(s),
+		newEventsCmd(s),
+		newDownCmd(s),
+		newEnforcerCmd(s),
+		newAgentCmd(s),
 	)
 	return root
 }

@@ -574,3 +574,12 @@ func (objs *Objects) Merge(o *Objects) {
 	objs.Services = append(objs.Services, o.Services...)
 	objs.Policies = append(objs.Policies, o.Policies...)
 }
+
+// PolicyList returns the decoded policies without their sources.
+func (objs *Objects) PolicyList() []*networkingv1.NetworkPolicy {
+	out := make([]*networkingv1.NetworkPolicy, len(objs.Policies))
+	for i, o := range objs.Policies {
+		out[i] = o.Obj
+	}
+	return out
+}

@@ -1,0 +1,34 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/netlab/netlab/internal/sandbox"
+	"github.com/spf13/cobra"
+)
+
+func newDownCmd(s Streams) *cobra.Command {
+	var lab labFlag
+	cmd := &cobra.Command{
+		Use:   "down",
+		Short: "Remove a lab: processes, eBPF programs, pinned maps, namespaces, links, state",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			name, err := lab.resolve()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(s.Err, "Removing lab %q\n", name)
+			if err := sandbox.Down(name, s.Err); err != nil {
+				return err
+			}
+			if left := sandbox.Leftovers(name); len(left) > 0 {
+				return fmt.Errorf("lab %s: left behind: %v", name, left)
+			}
+			fmt.Fprintf(s.Out, "Lab %s removed.\n", name)
+			return nil
+		},
+	}
+	lab.add(cmd)
+	return cmd
+}

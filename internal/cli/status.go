@@ -1,0 +1,65 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"syscall"
+
+	"github.com/netlab/netlab/internal/sandbox"
+	"github.com/spf13/cobra"
+)
+
+func newStatusCmd(s Streams) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show the running labs: pods, IPs, policies, processes",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutput(output, "text", "json"); err != nil {
+				return err
+			}
+			labs, err := sandbox.List()
+			if err != nil {
+				return err
+			}
+			var states []*sandbox.State
+			for _, l := range labs {
+				st, err := sandbox.Load(l)
+				if err != nil {
+					return err
+				}
+				states = append(states, st)
+			}
+			if output == "json" {
+				enc := json.NewEncoder(s.Out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(states)
+			}
+			if len(states) == 0 {
+				fmt.Fprintln(s.Out, "No lab is running. Start one with 'sudo netlab up'.")
+				return nil
+			}
+			for _, st := range states {
+				fmt.Fprintf(s.Out, "lab %s (sandbox, up since %s, %d policies, enforcer %s)\n", st.Name,
+					st.Created.Format("15:04:05"), len(st.World.Policies), alive(st.EnforcerPID))
+				for i, p := range st.World.Pods {
+					fmt.Fprintf(s.Out, "  %-32s %-15s agent %s\n", p.Key(), p.IP, alive(st.Pods[i].PID))
+				}
+				for _, np := range st.World.Policies {
+					fmt.Fprintf(s.Out, "  networkpolicy %s/%s\n", np.Namespace, np.Name)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
+
+func alive(pid int) string {
+	if pid > 0 && syscall.Kill(pid, 0) == nil {
+		return fmt.Sprintf("running (pid %d)", pid)
+	}
+	return "NOT RUNNING"
+}
