@@ -13,6 +13,11 @@
 // RemoveForwardAccept manage netlab's own exception, and
 // ForwardingDiagnosis explains the host's state for `netlab doctor`.
 //
+// Every function acts on the network namespace of the calling thread (the
+// iptables commands it runs inherit it), so a sandbox may build its bridge
+// and host veths inside a private "node" namespace entered with
+// InNamespace; pod namespaces are always new ones.
+//
 // Everything here needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) and Linux;
 // on other systems every function fails with ErrUnsupported.
 package hostnet

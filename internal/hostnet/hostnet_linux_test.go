@@ -533,8 +533,21 @@ func TestForwardAcceptUnderDockerPolicy(t *testing.T) {
 		}
 		subnet := netip.MustParsePrefix("10.250.0.0/24") // private to hostNS
 		gw := hostAddr(subnet, 1, 24)
-		if _, err := CreateBridge(prefix+"-br", gw); err != nil {
+		br, err := CreateBridge(prefix+"-br", gw)
+		if err != nil {
 			return err
+		}
+		// A second address (the sandbox adds the internet's gateway) must
+		// not break idempotency.
+		link, err := netlink.LinkByIndex(br.Index)
+		if err != nil {
+			return err
+		}
+		if err := netlink.AddrAdd(link, &netlink.Addr{IPNet: ipNet(netip.MustParsePrefix("10.250.1.1/24"))}); err != nil {
+			return err
+		}
+		if _, err := CreateBridge(prefix+"-br", gw); err != nil {
+			return fmt.Errorf("CreateBridge on a bridge with an extra address: %w", err)
 		}
 		aIP, bIP := hostAddr(subnet, 10, 24), hostAddr(subnet, 11, 24)
 		if _, err := CreatePod(a.ns, prefix+"-br", a.veth, aIP, gw.Addr()); err != nil {

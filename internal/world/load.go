@@ -203,7 +203,7 @@ type document struct {
 	data []byte
 }
 
-var docSep = regexp.MustCompile(`^---(\s.*)?$`)
+var docSep = regexp.MustCompile(`^---(\s+(.*))?$`)
 
 // splitDocuments cuts a YAML stream at "---" lines and remembers where each
 // document starts.
@@ -216,9 +216,13 @@ func splitDocuments(data []byte) []document {
 	for sc.Scan() {
 		n++
 		line := sc.Text()
-		if docSep.MatchString(strings.TrimRight(line, "\r")) {
+		if m := docSep.FindStringSubmatch(strings.TrimRight(line, "\r")); m != nil {
 			docs = append(docs, cur)
 			cur = document{line: n + 1}
+			// "--- {kind: ...}" starts the document on the separator line.
+			if rest := strings.TrimSpace(m[2]); rest != "" && !strings.HasPrefix(rest, "#") {
+				cur = document{line: n, data: []byte(rest + "\n")}
+			}
 			continue
 		}
 		cur.data = append(cur.data, line...)
@@ -231,11 +235,17 @@ func splitDocuments(data []byte) []document {
 var yamlLine = regexp.MustCompile(`line (\d+)`)
 
 // shiftLines rewrites "line N" inside a decoder message so it counts from
-// the start of the file rather than the document.
+// the start of the file rather than the document. The YAML library counts
+// parser errors ("did not find expected ...") from 0 and scanner errors
+// from 1; both come out 1-based here.
 func shiftLines(msg string, start int) string {
+	parser := 0
+	if strings.Contains(msg, "did not find expected") {
+		parser = 1
+	}
 	return yamlLine.ReplaceAllStringFunc(msg, func(m string) string {
 		n, _ := strconv.Atoi(m[5:])
-		return fmt.Sprintf("line %d", n+start-1)
+		return fmt.Sprintf("line %d", n+start-1+parser)
 	})
 }
 
@@ -282,7 +292,12 @@ func decodeObject(src Source, js []byte, objs *Objects, notes io.Writer) Errors 
 		return Errors{{Source: src, Err: fmt.Errorf("not a Kubernetes object: %v", err)}}
 	}
 	if tm.Kind == "" {
-		return Errors{{Source: src, Err: errors.New("Object 'Kind' is missing")}}
+		obj := tm.Metadata.Name
+		if tm.Metadata.Namespace != "" {
+			obj = tm.Metadata.Namespace + "/" + obj
+		}
+		return Errors{{Source: src, Namespace: tm.Metadata.Namespace, Name: tm.Metadata.Name,
+			Err: fmt.Errorf("Object 'Kind' is missing in object %q", obj)}}
 	}
 	bad := func(fields field.ErrorList, err error) Errors {
 		return Errors{{Source: src, Kind: tm.Kind, Namespace: tm.Metadata.Namespace, Name: tm.Metadata.Name, Fields: fields, Err: err}}
