@@ -135,14 +135,18 @@ func Up(ctx context.Context, w *world.World, o Options) (*State, error) {
 	if err := startAgents(s, o.Self); err != nil {
 		return nil, err
 	}
+	if err := waitReady(ctx, s, 15*time.Second); err != nil {
+		return nil, err
+	}
+	// The enforcer reads the state, so it starts once the state exists.
+	if err := s.save(); err != nil {
+		return nil, err
+	}
 	pid, err := spawn(o.Self, filepath.Join(Dir(o.Name), "enforcer.log"), "", "enforcer", "run", "--name", o.Name)
 	if err != nil {
 		return nil, err
 	}
 	s.EnforcerPID = pid
-	if err := waitReady(ctx, s, 15*time.Second); err != nil {
-		return nil, err
-	}
 	if err := s.save(); err != nil {
 		return nil, err
 	}
