@@ -57,9 +57,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/world/
 	$(GO) test -run '^$$' -fuzz '^FuzzEngine$$' -fuzztime $(FUZZTIME) ./internal/netpol/
 
-## lab: build and show the default lab (see README)
+## lab: build and start the default lab (sandbox backend, netpol-lab), then probe it
 lab: deps build
-	./$(BIN) sim --scenario netpol-lab -f assets/examples/netpol-lab/
+	./$(BIN) up
+	./$(BIN) probe
 
 clean:
 	rm -rf bin bench.out

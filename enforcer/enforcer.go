@@ -77,6 +77,26 @@ func Open(pinDir string) (*Dataplane, error) {
 	return d, nil
 }
 
+// OpenMaps opens only the maps pinned under pinDir (creating them if they
+// do not exist yet), without loading the programs: enough for Sync,
+// Current, Events and Counters, and an order of magnitude cheaper than
+// Open, so a policy change is enforced in milliseconds. Attach needs Open.
+func OpenMaps(pinDir string) (*Dataplane, error) {
+	if err := ensurePinDir(pinDir); err != nil {
+		return nil, err
+	}
+	spec, err := loadNetpol()
+	if err != nil {
+		return nil, fmt.Errorf("loading eBPF spec: %w", err)
+	}
+	d := &Dataplane{pinDir: pinDir}
+	opts := &ebpf.CollectionOptions{Maps: ebpf.MapOptions{PinPath: pinDir}}
+	if err := spec.LoadAndAssign(&d.objs.netpolMaps, opts); err != nil {
+		return nil, fmt.Errorf("opening eBPF maps pinned in %s: %w", pinDir, err)
+	}
+	return d, nil
+}
+
 // PinDir returns the directory holding this Dataplane's pins.
 func (d *Dataplane) PinDir() string { return d.pinDir }
 

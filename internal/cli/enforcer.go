@@ -61,7 +61,7 @@ func newEventsCmd(s Streams) *cobra.Command {
 			for _, p := range st.World.Pods {
 				byIP[p.IP.String()] = p.Key()
 			}
-			d, err := enforcer.Open(sandbox.PinDir(name))
+			d, err := enforcer.OpenMaps(sandbox.PinDir(name))
 			if err != nil {
 				return err
 			}

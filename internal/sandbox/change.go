@@ -38,7 +38,7 @@ func Change(name string, fn func(w *world.World) error) (enforcer.SyncStats, err
 	if err != nil {
 		return enforcer.SyncStats{}, fmt.Errorf("compiling policies: %w", err)
 	}
-	d, err := enforcer.Open(PinDir(name))
+	d, err := enforcer.OpenMaps(PinDir(name))
 	if err != nil {
 		return enforcer.SyncStats{}, err
 	}
@@ -111,7 +111,7 @@ func Reconcile(name string) (int, enforcer.SyncStats, error) {
 	if err != nil {
 		return 0, enforcer.SyncStats{}, err
 	}
-	d, err := enforcer.Open(PinDir(name))
+	d, err := enforcer.OpenMaps(PinDir(name))
 	if err != nil {
 		return 0, enforcer.SyncStats{}, err
 	}

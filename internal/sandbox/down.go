@@ -73,6 +73,10 @@ func teardown(s *State, progress io.Writer) error {
 	if err := os.RemoveAll(Dir(s.Name)); err != nil {
 		errs = append(errs, err)
 	}
+	// The parents go too once the last lab is gone (Remove fails, harmlessly,
+	// while another lab still uses them).
+	os.Remove(PinRoot)
+	os.Remove(StateRoot)
 	return errors.Join(errs...)
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/netlab/netlab/internal/worldgen"
 	"github.com/netlab/netlab/scenarios"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 )
 
 // self is a netlab binary built for the tests: the agents and the enforcer
@@ -364,3 +365,7 @@ spec:
 	}
 	mustEqual(t, "after restart", s.World, afterRestart)
 }
+
+type networkingPolicy = networkingv1.NetworkPolicy
+
+func scenariosGet() (string, []byte, error) { return scenarios.Get("netpol-lab") }
