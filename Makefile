@@ -59,8 +59,8 @@ fuzz:
 
 ## lab: build and start the default lab (sandbox backend, netpol-lab), then probe it
 lab: deps build
-	./$(BIN) up
-	./$(BIN) probe
+	./$(BIN) up --name netlab
+	./$(BIN) probe --name netlab
 
 clean:
 	rm -rf bin bench.out
