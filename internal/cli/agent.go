@@ -55,11 +55,9 @@ func newAgentServeCmd(s Streams) *cobra.Command {
 			errc := make(chan error, 2)
 			go func() { errc <- agent.Serve(ctx, pod, plain, s.Err) }()
 			if records != "" {
-				srv, err := startDNS(ctx, pod, records, errc)
-				if err != nil {
+				if err := startDNS(ctx, pod, records, errc); err != nil {
 					return err
 				}
-				_ = srv
 			}
 			if ready != "" {
 				go signalReady(ctx, pod, append(plain, dnsPorts...), ready)
@@ -93,27 +91,27 @@ func parseAgentPort(s string) (agent.Port, error) {
 
 // startDNS serves the lab's records on 53/UDP and 53/TCP; agent probes to
 // 53/UDP get the agent's banner too.
-func startDNS(ctx context.Context, pod, file string, errc chan<- error) (*dns.Server, error) {
+func startDNS(ctx context.Context, pod, file string, errc chan<- error) error {
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var recs dns.Records
 	if err := json.Unmarshal(data, &recs); err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+		return fmt.Errorf("%s: %w", file, err)
 	}
 	udp, err := net.ListenPacket("udp4", ":53")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	tcp, err := net.Listen("tcp4", ":53")
 	if err != nil {
 		udp.Close()
-		return nil, err
+		return err
 	}
 	srv := dns.NewServer(recs)
 	go func() { errc <- srv.Serve(ctx, agent.AnswerProbes(udp, pod, 53), tcp) }()
-	return srv, nil
+	return nil
 }
 
 // signalReady creates the ready file once every TCP/UDP port answers on

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/netlab/netlab/internal/sandbox"
 	"github.com/netlab/netlab/internal/world"
@@ -60,7 +61,7 @@ world file are applied from the start.`,
 	}
 	cmd.Flags().StringVar(&name, "name", "", "lab name (default netlab)")
 	cmd.Flags().StringArrayVar(&worldFiles, "world", nil, "world manifests (file or directory; repeatable)")
-	cmd.Flags().StringVar(&scenario, "scenario", "", "built-in scenario ("+joinNames(scenarios.Names())+"); default netpol-lab when no --world")
+	cmd.Flags().StringVar(&scenario, "scenario", "", "built-in scenario ("+strings.Join(scenarios.Names(), ", ")+"); default netpol-lab when no --world")
 	return cmd
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/netlab/netlab/internal/world"
 	"github.com/netlab/netlab/scenarios"
@@ -19,7 +20,7 @@ type worldFlags struct {
 
 func (f *worldFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVarP(&f.files, "filename", "f", nil, "manifest file or directory (YAML, JSON, List); repeatable; - reads stdin")
-	cmd.Flags().StringVar(&f.scenario, "scenario", "", "start from a built-in scenario ("+joinNames(scenarios.Names())+"); -f adds to it")
+	cmd.Flags().StringVar(&f.scenario, "scenario", "", "start from a built-in scenario ("+strings.Join(scenarios.Names(), ", ")+"); -f adds to it")
 }
 
 // load reads the scenario (if any) and the files into one validated world.
@@ -50,17 +51,6 @@ func (f *worldFlags) load(notes io.Writer) (*world.World, error) {
 	return world.Build(objs, notes)
 }
 
-func joinNames(names []string) string {
-	out := ""
-	for i, n := range names {
-		if i > 0 {
-			out += ", "
-		}
-		out += n
-	}
-	return out
-}
-
 // useColor reports whether w is a terminal that wants color.
 func useColor(w io.Writer) bool {
 	if _, ok := os.LookupEnv("NO_COLOR"); ok {
@@ -77,5 +67,5 @@ func checkOutput(got string, allowed ...string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("unknown output format %q (want one of: %s)", got, joinNames(allowed))
+	return fmt.Errorf("unknown output format %q (want one of: %s)", got, strings.Join(allowed, ", "))
 }

@@ -34,18 +34,9 @@ func Change(name string, fn func(w *world.World) error) (enforcer.SyncStats, err
 		return enforcer.SyncStats{}, err
 	}
 	next.Sort()
-	dp, err := netpol.New(next).Lower()
+	stats, err := enforce(name, next)
 	if err != nil {
-		return enforcer.SyncStats{}, fmt.Errorf("compiling policies: %w", err)
-	}
-	d, err := enforcer.OpenMaps(PinDir(name))
-	if err != nil {
-		return enforcer.SyncStats{}, err
-	}
-	defer d.Close()
-	stats, err := d.Sync(toState(dp))
-	if err != nil {
-		return stats, fmt.Errorf("enforcing: %w", err)
+		return stats, err
 	}
 	s.World = next
 	s.Generation++
@@ -107,17 +98,27 @@ func Reconcile(name string) (int, enforcer.SyncStats, error) {
 	if err != nil {
 		return 0, enforcer.SyncStats{}, err
 	}
-	dp, err := netpol.New(s.World).Lower()
+	stats, err := enforce(name, s.World)
+	return s.Generation, stats, err
+}
+
+// enforce compiles w and makes the lab's pinned maps hold exactly it.
+// Callers hold the lab's lock.
+func enforce(name string, w *world.World) (enforcer.SyncStats, error) {
+	dp, err := netpol.New(w).Lower()
 	if err != nil {
-		return 0, enforcer.SyncStats{}, err
+		return enforcer.SyncStats{}, fmt.Errorf("compiling policies: %w", err)
 	}
 	d, err := enforcer.OpenMaps(PinDir(name))
 	if err != nil {
-		return 0, enforcer.SyncStats{}, err
+		return enforcer.SyncStats{}, err
 	}
 	defer d.Close()
 	stats, err := d.Sync(toState(dp))
-	return s.Generation, stats, err
+	if err != nil {
+		return stats, fmt.Errorf("enforcing: %w", err)
+	}
+	return stats, nil
 }
 
 // Label changes labels of a pod ("ns/name") or, with namespace true, of a

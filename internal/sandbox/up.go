@@ -3,7 +3,6 @@ package sandbox
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -337,5 +336,3 @@ func protoNumber(p string) uint8 {
 	}
 	return enforcer.ProtoTCP
 }
-
-var errNotRoot = errors.New("the sandbox needs root (network namespaces and eBPF): run with sudo")
