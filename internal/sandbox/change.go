@@ -114,7 +114,7 @@ func enforce(name string, w *world.World) (enforcer.SyncStats, error) {
 		return enforcer.SyncStats{}, err
 	}
 	defer d.Close()
-	stats, err := d.Sync(toState(dp))
+	stats, err := d.Sync(enforcer.StateOf(dp))
 	if err != nil {
 		return stats, fmt.Errorf("enforcing: %w", err)
 	}

@@ -116,7 +116,7 @@ func Up(ctx context.Context, w *world.World, o Options) (*State, error) {
 		return nil, err
 	}
 	defer d.Close()
-	if _, err := d.Sync(toState(dp)); err != nil {
+	if _, err := d.Sync(enforcer.StateOf(dp)); err != nil {
 		return nil, fmt.Errorf("loading policies: %w", err)
 	}
 	err = hostnet.InNamespace(s.NodeNS, func() error {
@@ -300,39 +300,4 @@ func dnsRecords(w *world.World) dns.Records {
 		r[fmt.Sprintf("%s.%s.svc.cluster.local.", s.Name, s.Namespace)] = ips
 	}
 	return r
-}
-
-// toState converts the engine's lowered form to the enforcer's maps.
-func toState(dp *netpol.Dataplane) enforcer.State {
-	s := enforcer.State{
-		Endpoints: make(map[netip.Addr]enforcer.EndpointInfo, len(dp.Endpoints)),
-		Classes:   dp.Classes,
-		Rules:     make(map[enforcer.PolicyKey][]enforcer.PortRange, len(dp.Rules)),
-		Policies:  dp.Policies,
-	}
-	for ip, e := range dp.Endpoints {
-		s.Endpoints[ip] = enforcer.EndpointInfo{Identity: e.Identity, IsolatedIngress: e.IsolatedIngress, IsolatedEgress: e.IsolatedEgress}
-	}
-	for k, rs := range dp.Rules {
-		key := enforcer.PolicyKey{Subject: k.Subject, Peer: k.Peer, Dir: enforcer.Ingress, Proto: protoNumber(string(k.Proto))}
-		if k.Dir == netpol.Egress {
-			key.Dir = enforcer.Egress
-		}
-		out := make([]enforcer.PortRange, len(rs))
-		for i, r := range rs {
-			out[i] = enforcer.PortRange{Lo: r.Lo, Hi: r.Hi, Policy: r.Policy, Rule: r.Rule}
-		}
-		s.Rules[key] = out
-	}
-	return s
-}
-
-func protoNumber(p string) uint8 {
-	switch p {
-	case "UDP":
-		return enforcer.ProtoUDP
-	case "SCTP":
-		return enforcer.ProtoSCTP
-	}
-	return enforcer.ProtoTCP
 }
