@@ -56,6 +56,20 @@ func (e Event) String() string {
 		e.Src, e.SrcPort, e.Dst, e.DstPort, e.Dir, why)
 }
 
+// Reason says in words why the kernel decided as it did, from the point of
+// view of the policy side that was enforced: "allowed by netpol-lab/web
+// ingress rule 0", "allowed: not isolated for egress", or "dropped: no
+// ingress rule of the policies selecting it matches".
+func (e Event) Reason() string {
+	switch {
+	case e.Allowed && e.PolicyIndex >= 0:
+		return fmt.Sprintf("allowed by %s %s rule %d", e.Policy, e.Dir, e.Rule)
+	case e.Allowed:
+		return "allowed: not isolated for " + e.Dir.String()
+	}
+	return "dropped: no " + e.Dir.String() + " rule of the policies selecting it matches"
+}
+
 // ProtoName returns "TCP", "UDP" or "SCTP" for an IP protocol number.
 func ProtoName(proto uint8) string {
 	switch proto {

@@ -1,7 +1,11 @@
 package cli
 
 import (
+	"fmt"
+	"io"
 	"time"
+
+	"github.com/netlab/netlab/internal/matrix"
 
 	"github.com/netlab/netlab/internal/sandbox"
 	"github.com/spf13/cobra"
@@ -13,6 +17,7 @@ type probeFlags struct {
 	from, to []string
 	byName   bool
 	internet bool
+	why      bool
 }
 
 func (f *probeFlags) add(cmd *cobra.Command) {
@@ -20,11 +25,12 @@ func (f *probeFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVar(&f.from, "from", nil, "only these sources: ns/pod, pod, or ns/ (repeatable)")
 	cmd.Flags().StringArrayVar(&f.to, "to", nil, "only these destinations (same forms)")
 	cmd.Flags().BoolVar(&f.byName, "by-name", false, "connect to <pod>.<ns> through the lab's DNS (DNS failure is reported as dns-failed)")
+	cmd.Flags().BoolVar(&f.why, "why", false, "also report the enforcer's own verdict for each cell: which side dropped it, or which policy rule admitted it (reads the live event stream, so not while 'netlab events' runs)")
 	cmd.Flags().BoolVar(&f.internet, "internet", false, "also probe the internet host "+sandbox.InternetIP.String()+" (80, 443)")
 }
 
 func (f *probeFlags) options() sandbox.ProbeOptions {
-	return sandbox.ProbeOptions{Timeout: f.timeout, From: f.from, To: f.to, ByName: f.byName, Internet: f.internet}
+	return sandbox.ProbeOptions{Timeout: f.timeout, From: f.from, To: f.to, ByName: f.byName, Internet: f.internet, Why: f.why}
 }
 
 func newProbeCmd(s Streams) *cobra.Command {
@@ -42,7 +48,8 @@ dns-failed (--by-name), or unsupported (SCTP on a kernel without it — never
 counted as allowed). -o json has sim's schema plus "detail".`,
 		Example: `  netlab probe
   netlab probe --from netpol-lab/client -o json
-  netlab probe --by-name --timeout 500ms`,
+  netlab probe --by-name --timeout 500ms
+  netlab probe --why --to netpol-lab/backend   # which side dropped each cell`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkOutput(output, "table", "json"); err != nil {
@@ -59,11 +66,35 @@ counted as allowed). -o json has sim's schema plus "detail".`,
 			if output == "json" {
 				return m.WriteJSON(s.Out)
 			}
-			return m.WriteTable(s.Out, matrixTableOptions(s))
+			if err := m.WriteTable(s.Out, matrixTableOptions(s)); err != nil {
+				return err
+			}
+			if pf.why {
+				writeWhy(s.Out, m)
+			}
+			return nil
 		},
 	}
 	lab.add(cmd)
 	pf.add(cmd)
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
 	return cmd
+}
+
+// writeWhy lists each cell with the enforcer's verdicts for its packets.
+func writeWhy(w io.Writer, m *matrix.Matrix) {
+	fmt.Fprintln(w)
+	for _, c := range m.Results {
+		verdict := "allowed"
+		if !c.Allowed {
+			verdict = "blocked" + paren(c.Detail)
+		}
+		fmt.Fprintf(w, "%s -> %s:%d/%s %s\n", c.From, c.To, c.Port, c.Protocol, verdict)
+		if len(c.Why) == 0 {
+			fmt.Fprintln(w, "    (no verdict from the enforcer: the packet never reached a pod's veth)")
+		}
+		for _, line := range c.Why {
+			fmt.Fprintf(w, "    %s\n", line)
+		}
+	}
 }

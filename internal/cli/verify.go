@@ -22,6 +22,8 @@ type Finding struct {
 	Expected    string `json:"expected"`
 	Detail      string `json:"detail,omitempty"`
 	Explanation string `json:"explanation"`
+	// Kernel is what the enforcer itself reported for the cell (--why).
+	Kernel []string `json:"kernel,omitempty"`
 }
 
 // VerifyReport is what verify prints with -o json.
@@ -75,6 +77,9 @@ the engine's explanation of what should have happened; the exit status is
 			default:
 				for _, f := range rep.Findings {
 					fmt.Fprintf(s.Out, "✗ %s was %s; expected %s%s\n    %s\n", f.Cell, f.Measured, f.Expected, paren(f.Detail), f.Explanation)
+					for _, k := range f.Kernel {
+						fmt.Fprintf(s.Out, "    kernel: %s\n", k)
+					}
 				}
 				fmt.Fprintf(s.Out, "%d cells, %d mismatches\n", rep.Cells, rep.Mismatches)
 			}
@@ -125,7 +130,7 @@ func compare(lab string, w *world.World, got *matrix.Matrix) VerifyReport {
 		}
 		if x.Allowed != c.Allowed {
 			rep.Mismatches++
-			rep.Findings = append(rep.Findings, Finding{Cell: c.Key().String(), Measured: verdict(c.Allowed), Expected: verdict(x.Allowed), Detail: c.Detail, Explanation: x.Summary})
+			rep.Findings = append(rep.Findings, Finding{Cell: c.Key().String(), Measured: verdict(c.Allowed), Expected: verdict(x.Allowed), Detail: c.Detail, Explanation: x.Summary, Kernel: c.Why})
 		}
 	}
 	return rep

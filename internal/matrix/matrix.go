@@ -29,6 +29,9 @@ type Cell struct {
 	Protocol string `json:"protocol"`
 	Allowed  bool   `json:"allowed"`
 	Detail   string `json:"detail,omitempty"`
+	// Why holds the enforcer's own verdicts for the cell's packets, one
+	// line per policy side (probe --why).
+	Why []string `json:"why,omitempty"`
 }
 
 // Key identifies a cell regardless of its verdict.

@@ -27,7 +27,11 @@ type ProbeOptions struct {
 	ByName bool
 	// Internet adds cells to the internet host (its IP, ports 80 and 443).
 	Internet bool
-	Self     string
+	// Why collects the enforcer's verdict events while probing and attaches
+	// them to each cell (Cell.Why). It reads the lab's event ring buffer,
+	// so it cannot run at the same time as 'netlab events'.
+	Why  bool
+	Self string
 }
 
 // Probe measures the matrix for real: for every source pod, one agent
@@ -79,6 +83,12 @@ func Probe(ctx context.Context, name string, o ProbeOptions) (*matrix.Matrix, er
 			batches = append(batches, b)
 		}
 	}
+	var verdicts *verdictLog
+	if o.Why {
+		if verdicts, err = watchVerdicts(ctx, name); err != nil {
+			return nil, err
+		}
+	}
 	var wg sync.WaitGroup
 	for _, b := range batches {
 		wg.Add(1)
@@ -99,6 +109,9 @@ func Probe(ctx context.Context, name string, o ProbeOptions) (*matrix.Matrix, er
 				Protocol: r.Target.Protocol, Allowed: r.Allowed, Detail: r.Detail,
 			})
 		}
+	}
+	if verdicts != nil {
+		verdicts.annotate(s.World, m)
 	}
 	m.Sort()
 	return m, nil

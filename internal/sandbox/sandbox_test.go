@@ -237,6 +237,14 @@ spec:
 			if c := cell(t, m, "netpol-lab/client", "netpol-lab/backend", 8080, "TCP"); c.Allowed || c.Detail != "timeout" {
 				t.Errorf("default-deny: client->backend %+v, want a timeout", c)
 			}
+		case "allow frontend->backend:8080 both sides":
+			// The kernel's own account of each side, from the event stream.
+			w := probe(t, lab, sandbox.ProbeOptions{Why: true, From: []string{"netpol-lab/frontend", "netpol-lab/client"}, To: []string{"netpol-lab/backend"}})
+			wantWhy(t, cell(t, w, "netpol-lab/frontend", "netpol-lab/backend", 8080, "TCP"),
+				"egress of netpol-lab/frontend: allowed by netpol-lab/fe-out egress rule 0",
+				"ingress of netpol-lab/backend: allowed by netpol-lab/be-in ingress rule 0")
+			wantWhy(t, cell(t, w, "netpol-lab/client", "netpol-lab/backend", 8080, "TCP"),
+				"egress of netpol-lab/client: dropped: no egress rule of the policies selecting it matches")
 		case "ipBlock to the internet, except internal":
 			if !cell(t, m, "netpol-lab/client", "203.0.113.10", 443, "TCP").Allowed || cell(t, m, "netpol-lab/client", "203.0.113.10", 80, "TCP").Allowed {
 				t.Errorf("client should reach the internet on 443 only")
@@ -369,3 +377,11 @@ spec:
 type networkingPolicy = networkingv1.NetworkPolicy
 
 func scenariosGet() (string, []byte, error) { return scenarios.Get("netpol-lab") }
+
+// wantWhy checks a cell's enforcer verdicts (probe --why), in order.
+func wantWhy(t *testing.T, c matrix.Cell, want ...string) {
+	t.Helper()
+	if strings.Join(c.Why, "\n") != strings.Join(want, "\n") {
+		t.Errorf("%s: enforcer verdicts\n  %s\nwant\n  %s", c.Key(), strings.Join(c.Why, "\n  "), strings.Join(want, "\n  "))
+	}
+}
