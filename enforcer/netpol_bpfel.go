@@ -13,6 +13,11 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type netpolConfig struct {
+	_     structs.HostLayout
+	Flags uint32
+}
+
 type netpolCtKey struct {
 	_       structs.HostLayout
 	Ifindex uint32
@@ -85,12 +90,14 @@ type netpolPolicyVal struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	netpolMapCidrClasses = "cidr_classes"
+	netpolMapConfig      = "config"
 	netpolMapConntrack   = "conntrack"
 	netpolMapCounters    = "counters"
 	netpolMapEndpoints   = "endpoints"
 	netpolMapEvents      = "events"
 	netpolMapPolicy      = "policy"
 	netpolMapPolicyNames = "policy_names"
+	netpolMapServices    = "services"
 	netpolProgFromPod    = "from_pod"
 	netpolProgToPod      = "to_pod"
 	netpolVarUnusedEvent = "unused_event"
@@ -147,12 +154,14 @@ type netpolProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type netpolMapSpecs struct {
 	CidrClasses *ebpf.MapSpec `ebpf:"cidr_classes"`
+	Config      *ebpf.MapSpec `ebpf:"config"`
 	Conntrack   *ebpf.MapSpec `ebpf:"conntrack"`
 	Counters    *ebpf.MapSpec `ebpf:"counters"`
 	Endpoints   *ebpf.MapSpec `ebpf:"endpoints"`
 	Events      *ebpf.MapSpec `ebpf:"events"`
 	Policy      *ebpf.MapSpec `ebpf:"policy"`
 	PolicyNames *ebpf.MapSpec `ebpf:"policy_names"`
+	Services    *ebpf.MapSpec `ebpf:"services"`
 }
 
 // netpolVariableSpecs contains global variables before they are loaded into the kernel.
@@ -183,23 +192,27 @@ func (o *netpolObjects) Close() error {
 // It can be passed to loadNetpolObjects or ebpf.CollectionSpec.LoadAndAssign.
 type netpolMaps struct {
 	CidrClasses *ebpf.Map `ebpf:"cidr_classes"`
+	Config      *ebpf.Map `ebpf:"config"`
 	Conntrack   *ebpf.Map `ebpf:"conntrack"`
 	Counters    *ebpf.Map `ebpf:"counters"`
 	Endpoints   *ebpf.Map `ebpf:"endpoints"`
 	Events      *ebpf.Map `ebpf:"events"`
 	Policy      *ebpf.Map `ebpf:"policy"`
 	PolicyNames *ebpf.Map `ebpf:"policy_names"`
+	Services    *ebpf.Map `ebpf:"services"`
 }
 
 func (m *netpolMaps) Close() error {
 	return _NetpolClose(
 		m.CidrClasses,
+		m.Config,
 		m.Conntrack,
 		m.Counters,
 		m.Endpoints,
 		m.Events,
 		m.Policy,
 		m.PolicyNames,
+		m.Services,
 	)
 }
 

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 
 	"github.com/cilium/ebpf"
 )
@@ -103,10 +104,22 @@ type State struct {
 	Rules map[PolicyKey][]PortRange
 	// Policies names the policy indexes of PortRange ("namespace/name").
 	Policies []string
+
+	// Services are ClusterIPs whose backends are pods. With
+	// EgressAtDestination, a packet from a pod to one of them passes the
+	// sender's egress check at its own veth: kube-proxy rewrites the
+	// destination only later, in the node's network namespace.
+	Services []netip.Addr
+	// EgressAtDestination makes the ingress program check the sending
+	// pod's egress policy too, where the packet is delivered and both pod
+	// IPs are known. The kind backend sets it; the sandbox (no kube-proxy)
+	// does not, and judges egress at the source only.
+	EgressAtDestination bool
 }
 
 // SyncStats counts the map entries a Sync wrote or deleted, over the
-// endpoints, cidr_classes and policy maps (policy names are not counted).
+// endpoints, cidr_classes, policy, services and config maps (policy names
+// are not counted).
 type SyncStats struct {
 	Added, Changed, Removed int
 }
@@ -121,7 +134,15 @@ type kernelState struct {
 	classes   map[netpolLpmKey]uint32
 	rules     map[netpolPolicyKey]netpolPolicyVal
 	names     map[uint32]netpolPolicyName
+	services  map[uint32]uint32
+	config    map[uint32]netpolConfig
 }
+
+// Switches of the config map, mirrored from bpf/netpol.c.
+const cfgEgressAtDest = 1
+
+// maxServices mirrors the services map size in bpf/netpol.c.
+const maxServices = 16384
 
 // addrKey turns an IPv4 address into the map's __u32 in network byte order.
 func addrKey(a netip.Addr) uint32 {
@@ -143,6 +164,21 @@ func compile(s State) (*kernelState, error) {
 		classes:   make(map[netpolLpmKey]uint32, len(s.Classes)),
 		rules:     make(map[netpolPolicyKey]netpolPolicyVal, len(s.Rules)),
 		names:     make(map[uint32]netpolPolicyName, len(s.Policies)),
+		services:  make(map[uint32]uint32, len(s.Services)),
+		config:    map[uint32]netpolConfig{0: {}},
+	}
+	if s.EgressAtDestination {
+		ks.config[0] = netpolConfig{Flags: cfgEgressAtDest}
+	}
+	for _, a := range s.Services {
+		a = a.Unmap()
+		if !a.Is4() {
+			return nil, fmt.Errorf("service %v: only IPv4 is supported", a)
+		}
+		ks.services[addrKey(a)] = 1
+	}
+	if len(ks.services) > maxServices {
+		return nil, fmt.Errorf("%d services, the map holds %d", len(ks.services), maxServices)
 	}
 
 	for a, ep := range s.Endpoints {
@@ -240,6 +276,12 @@ func (d *Dataplane) read() (*kernelState, error) {
 	if ks.names, err = dump[uint32, netpolPolicyName](d.objs.PolicyNames); err != nil {
 		return nil, fmt.Errorf("reading policy_names: %w", err)
 	}
+	if ks.services, err = dump[uint32, uint32](d.objs.Services); err != nil {
+		return nil, fmt.Errorf("reading services: %w", err)
+	}
+	if ks.config, err = dump[uint32, netpolConfig](d.objs.Config); err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
 	// Ranges beyond n are never looked at: compare values on what counts.
 	for k, v := range ks.rules {
 		ks.rules[k] = normalizeVal(v)
@@ -290,6 +332,9 @@ func (d *Dataplane) Sync(s State) (SyncStats, error) {
 	rules := diff(have.rules, want.rules, &st)
 	classes := diff(have.classes, want.classes, &st)
 	endpoints := diff(have.endpoints, want.endpoints, &st)
+	services := diff(have.services, want.services, &st)
+	config := diff(have.config, want.config, &st)
+	config.del = nil // an array map's entries cannot be deleted
 
 	steps := []struct {
 		what string
@@ -299,6 +344,9 @@ func (d *Dataplane) Sync(s State) (SyncStats, error) {
 		{"updating policy", func() error { return rules.update(d.objs.Policy) }},
 		{"updating cidr_classes", func() error { return classes.update(d.objs.CidrClasses) }},
 		{"updating endpoints", func() error { return endpoints.update(d.objs.Endpoints) }},
+		{"updating services", func() error { return services.update(d.objs.Services) }},
+		{"updating config", func() error { return config.update(d.objs.Config) }},
+		{"deleting services", func() error { return services.delete(d.objs.Services) }},
 		{"deleting endpoints", func() error { return endpoints.delete(d.objs.Endpoints) }},
 		{"deleting cidr_classes", func() error { return classes.delete(d.objs.CidrClasses) }},
 		{"deleting policy", func() error { return rules.delete(d.objs.Policy) }},
@@ -394,6 +442,11 @@ func (d *Dataplane) Current() (State, error) {
 		}
 		s.Rules[PolicyKey{Subject: k.Subject, Peer: k.Peer, Dir: Direction(k.Dir), Proto: k.Proto}] = ranges
 	}
+	for k := range ks.services {
+		s.Services = append(s.Services, keyAddr(k))
+	}
+	slices.SortFunc(s.Services, netip.Addr.Compare)
+	s.EgressAtDestination = ks.config[0].Flags&cfgEgressAtDest != 0
 	for i, n := range ks.names {
 		if int(i) >= NoPolicy {
 			continue

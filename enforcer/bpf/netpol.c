@@ -22,6 +22,19 @@
 //   counters      per-CPU packet counters
 //   policy_names  policy index -> "namespace/name" (written and read only by
 //                 user space; kept here so it is pinned with the other maps)
+//   services      ClusterIPs whose backends are pods (kind only; empty in the
+//                 sandbox)
+//   config        one entry of switches (kind only; all zero in the sandbox)
+//
+// Services. On a cluster with kube-proxy the source pod's veth sees a packet
+// to a Service still addressed to the ClusterIP: kube-proxy rewrites it later
+// in the node's network namespace. Only the destination pod's veth sees both
+// pod IPs. So with CFG_EGRESS_AT_DEST set, from_pod lets a packet to a
+// ClusterIP in `services` pass its egress check, and to_pod checks the
+// sender's egress policy as well as the receiver's ingress policy whenever
+// the sender is a known endpoint (the maps hold every endpoint of the
+// cluster, so any node can judge). Egress to anything else is still judged
+// at the source.
 
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -121,6 +134,13 @@ struct policy_name {
 	char name[POLICY_NAME_LEN];
 };
 
+// Switches of struct config.
+#define CFG_EGRESS_AT_DEST 1
+
+struct config {
+	__u32 flags; // CFG_EGRESS_AT_DEST
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
@@ -176,6 +196,23 @@ struct {
 	__type(value, struct policy_name);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } policy_names SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32); // ClusterIP, network byte order
+	__type(value, __u32); // unused (1)
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} services SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} config SEC(".maps");
 
 // Emit struct event into BTF so that bpf2go generates its Go twin.
 const struct event *unused_event __attribute__((unused));
@@ -284,6 +321,50 @@ static __always_inline void emit(struct __sk_buff *skb, struct pkt *p, __u8 dir,
 	bpf_ringbuf_submit(e, 0);
 }
 
+// decide evaluates the policy of the pod at subject_addr in direction dir
+// for a packet exchanged with peer_addr. It returns 1 when the subject is
+// not an endpoint, is not isolated in dir, or some rule admits the peer on
+// the packet's destination port. v gets the subject, the matching peer key
+// and the policy/rule; peer_known is set when the peer is an endpoint.
+static __always_inline int decide(__u32 subject_addr, __u32 peer_addr, __u8 dir, struct pkt *p,
+				  struct verdict *v, int *peer_known) {
+	__u32 isolated_flag = dir == DIR_EGRESS ? ISOLATED_EGRESS : ISOLATED_INGRESS;
+	struct endpoint *subject = bpf_map_lookup_elem(&endpoints, &subject_addr);
+	if (!subject)
+		return 1;
+	v->subject = subject->identity;
+	if (!(subject->flags & isolated_flag))
+		return 1;
+
+	struct policy_key key = {};
+	key.subject = subject->identity;
+	key.peer = PEER_ANY;
+	key.dir = dir;
+	key.proto = p->proto;
+	__u16 port = bpf_ntohs(p->dport);
+
+	int allow = match(&key, port, v);
+	struct endpoint *peer = bpf_map_lookup_elem(&endpoints, &peer_addr);
+	if (peer) {
+		*peer_known = 1;
+		if (!allow) {
+			key.peer = peer->identity;
+			allow = match(&key, port, v);
+		}
+		if (!allow)
+			v->peer = peer->identity;
+	}
+	if (!allow) {
+		struct lpm_key lk = {.prefixlen = 32, .addr = peer_addr};
+		__u32 *class = bpf_map_lookup_elem(&cidr_classes, &lk);
+		if (class) {
+			key.peer = *class;
+			allow = match(&key, port, v);
+		}
+	}
+	return allow;
+}
+
 // enforce decides one packet seen on the host-side veth. dir is the policy
 // direction of the pod on this veth: DIR_EGRESS in from_pod, DIR_INGRESS in
 // to_pod. Passing returns TC_ACT_UNSPEC so that a later program in the tcx or
@@ -316,46 +397,41 @@ static __always_inline int enforce(struct __sk_buff *skb, __u8 dir) {
 	// 2. The subject is the pod on this veth; the peer is the other side.
 	__u32 subject_addr = dir == DIR_EGRESS ? p.saddr : p.daddr;
 	__u32 peer_addr = dir == DIR_EGRESS ? p.daddr : p.saddr;
-	__u32 isolated_flag = dir == DIR_EGRESS ? ISOLATED_EGRESS : ISOLATED_INGRESS;
 
 	struct verdict v = {
 		.policy = NO_POLICY,
 		.rule = NO_POLICY,
 	};
-	int allow = 1;
 	int peer_known = 0;
+	__u8 event_dir = dir;
+	__u32 zero = 0;
+	struct config *cfg = bpf_map_lookup_elem(&config, &zero);
+	__u32 flags = cfg ? cfg->flags : 0;
 
-	struct endpoint *subject = bpf_map_lookup_elem(&endpoints, &subject_addr);
-	if (subject) {
-		v.subject = subject->identity;
-		if (subject->flags & isolated_flag) {
-			// 3. Isolated: some rule must admit the peer on this port.
-			struct policy_key key = {};
-			key.subject = subject->identity;
-			key.peer = PEER_ANY;
-			key.dir = dir;
-			key.proto = p.proto;
-			__u16 port = bpf_ntohs(p.dport);
-
-			allow = match(&key, port, &v);
-			struct endpoint *peer = bpf_map_lookup_elem(&endpoints, &peer_addr);
-			if (peer) {
-				peer_known = 1;
-				if (!allow) {
-					key.peer = peer->identity;
-					allow = match(&key, port, &v);
-				}
-				if (!allow)
-					v.peer = peer->identity;
-			}
-			if (!allow) {
-				struct lpm_key lk = {.prefixlen = 32, .addr = peer_addr};
-				__u32 *class = bpf_map_lookup_elem(&cidr_classes, &lk);
-				if (class) {
-					key.peer = *class;
-					allow = match(&key, port, &v);
-				}
-			}
+	int allow;
+	if (dir == DIR_EGRESS && (flags & CFG_EGRESS_AT_DEST) &&
+	    bpf_map_lookup_elem(&services, &p.daddr)) {
+		// 3a. To a ClusterIP: judged where kube-proxy delivers it.
+		struct endpoint *subject = bpf_map_lookup_elem(&endpoints, &subject_addr);
+		if (subject)
+			v.subject = subject->identity;
+		allow = 1;
+	} else {
+		// 3. Isolated: some rule must admit the peer on this port.
+		allow = decide(subject_addr, peer_addr, dir, &p, &v, &peer_known);
+	}
+	if (allow && dir == DIR_INGRESS && (flags & CFG_EGRESS_AT_DEST)) {
+		// 3b. The sender's egress policy, judged here where both pod IPs
+		// are known (the sender may have addressed a ClusterIP).
+		struct verdict ev = {
+			.policy = NO_POLICY,
+			.rule = NO_POLICY,
+		};
+		int known = 0;
+		if (!decide(peer_addr, subject_addr, DIR_EGRESS, &p, &ev, &known)) {
+			allow = 0;
+			v = ev;
+			event_dir = DIR_EGRESS;
 		}
 	}
 
@@ -369,7 +445,7 @@ static __always_inline int enforce(struct __sk_buff *skb, __u8 dir) {
 		// Forget the flow so that its replies are policed again too.
 		bpf_map_delete_elem(&conntrack, &ct);
 		count(CNT_DENIED);
-		emit(skb, &p, dir, 0, &v, now);
+		emit(skb, &p, event_dir, 0, &v, now);
 		return TC_ACT_SHOT;
 	}
 

@@ -94,12 +94,9 @@ func describeEvent(ev enforcer.Event, byIP map[string]string) string {
 		}
 		return ip
 	}
-	verdict, why := "DROP ", "no rule of "+ev.Dir.String()+" policies matches"
+	verdict := "DROP "
 	if ev.Allowed {
-		verdict, why = "ALLOW", "not isolated"
-		if ev.PolicyIndex >= 0 {
-			why = fmt.Sprintf("%s %s rule %d", ev.Policy, ev.Dir, ev.Rule)
-		}
+		verdict = "ALLOW"
 	}
-	return fmt.Sprintf("%s %s -> %s:%d/%s (%s)", verdict, name(ev.Src.String()), name(ev.Dst.String()), ev.DstPort, ev.Proto, why)
+	return fmt.Sprintf("%s %s -> %s:%d/%s (%s %s)", verdict, name(ev.Src.String()), name(ev.Dst.String()), ev.DstPort, ev.Proto, ev.Dir, ev.Reason())
 }
