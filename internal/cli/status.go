@@ -41,8 +41,12 @@ func newStatusCmd(s Streams) *cobra.Command {
 				return nil
 			}
 			for _, st := range states {
-				fmt.Fprintf(s.Out, "lab %s (sandbox, up since %s, %d policies, enforcer %s)\n", st.Name,
-					st.Created.Format("15:04:05"), len(st.World.Policies), alive(st.EnforcerPID))
+				enf := "enforcer " + alive(st.EnforcerPID)
+				if !st.Enforcing() {
+					enf += ", policies NOT enforced (--enforcer none)"
+				}
+				fmt.Fprintf(s.Out, "lab %s (sandbox, up since %s, %d policies, %s)\n", st.Name,
+					st.Created.Format("15:04:05"), len(st.World.Policies), enf)
 				for i, p := range st.World.Pods {
 					fmt.Fprintf(s.Out, "  %-32s %-15s agent %s\n", p.Key(), p.IP, alive(st.Pods[i].PID))
 				}

@@ -15,7 +15,7 @@ import (
 var errNeedRoot = errors.New("the sandbox needs root for network namespaces and eBPF: run netlab with sudo")
 
 func newUpCmd(s Streams) *cobra.Command {
-	var name, scenario string
+	var name, scenario, enforcement string
 	var worldFiles []string
 	cmd := &cobra.Command{
 		Use:   "up",
@@ -30,12 +30,20 @@ world. netlab's eBPF enforcer sits on every pod's veth, so the policies you
 
 Without --world the netpol-lab scenario is used: namespace netpol-lab with
 client, frontend (80) and backend (8080), plus kube-dns. Policies in the
-world file are applied from the start.`,
+world file are applied from the start.
+
+--enforcer none starts the same lab with the enforcer holding no policies,
+like a cluster whose network plugin ignores NetworkPolicy: policies are
+accepted and stored, and nothing is blocked.`,
 		Example: `  sudo netlab up
   sudo netlab up --world my-world.yaml --name t1
-  sudo netlab up --scenario netpol-lab --name lab2`,
+  sudo netlab up --scenario netpol-lab --name lab2
+  sudo netlab up --enforcer none --name unenforced`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := sandbox.ValidateEnforcement(enforcement); err != nil {
+				return err
+			}
 			if os.Geteuid() != 0 {
 				return errNeedRoot
 			}
@@ -51,7 +59,7 @@ world file are applied from the start.`,
 				return err
 			}
 			fmt.Fprintf(s.Err, "Starting lab %q (%d pods, %d policies)\n", name, len(w.Pods), len(w.Policies))
-			st, err := sandbox.Up(cmd.Context(), w, sandbox.Options{Name: name, Scenario: scenario, Progress: s.Err})
+			st, err := sandbox.Up(cmd.Context(), w, sandbox.Options{Name: name, Scenario: scenario, Progress: s.Err, Enforcement: enforcement})
 			if err != nil {
 				return err
 			}
@@ -61,12 +69,17 @@ world file are applied from the start.`,
 	}
 	cmd.Flags().StringVar(&name, "name", "", "lab name (default netlab)")
 	cmd.Flags().StringArrayVar(&worldFiles, "world", nil, "world manifests (file or directory; repeatable)")
+	cmd.Flags().StringVar(&enforcement, "enforcer", sandbox.EnforceEBPF, "ebpf (enforce policies) or none (accept policies, enforce nothing)")
 	cmd.Flags().StringVar(&scenario, "scenario", "", "built-in scenario ("+strings.Join(scenarios.Names(), ", ")+"); default netpol-lab when no --world")
 	return cmd
 }
 
 func printNext(s Streams, st *sandbox.State, w *world.World) {
-	fmt.Fprintf(s.Out, "Lab %s is up: %d pods, DNS at %s, internet host %s.\n\n", st.Name, len(w.Pods), orNone(st.DNS), sandbox.InternetIP)
+	fmt.Fprintf(s.Out, "Lab %s is up: %d pods, DNS at %s, internet host %s.\n", st.Name, len(w.Pods), orNone(st.DNS), sandbox.InternetIP)
+	if !st.Enforcing() {
+		fmt.Fprintf(s.Out, "Policies are NOT enforced (--enforcer none): they are stored and ignored.\n")
+	}
+	fmt.Fprintln(s.Out)
 	fmt.Fprintf(s.Out, "Next:\n  netlab probe                      # the real matrix: everything is open\n")
 	fmt.Fprintf(s.Out, "  netlab apply -f policy.yaml       # e.g. assets/examples/netpol-lab/\n")
 	fmt.Fprintf(s.Out, "  netlab verify                     # real packets vs what the policies say\n")

@@ -63,6 +63,9 @@ the engine's explanation of what should have happened; the exit status is
 				return err
 			}
 			rep := compare(name, st.World, got)
+			if !st.Enforcing() && output == "text" {
+				fmt.Fprintln(s.Out, "note: this lab does not enforce policies (--enforcer none): every policy below is stored and ignored")
+			}
 			switch output {
 			case "json":
 				enc := json.NewEncoder(s.Out)

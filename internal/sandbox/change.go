@@ -34,7 +34,7 @@ func Change(name string, fn func(w *world.World) error) (enforcer.SyncStats, err
 		return enforcer.SyncStats{}, err
 	}
 	next.Sort()
-	stats, err := enforce(name, next)
+	stats, err := enforce(name, next, s)
 	if err != nil {
 		return stats, err
 	}
@@ -98,13 +98,46 @@ func Reconcile(name string) (int, enforcer.SyncStats, error) {
 	if err != nil {
 		return 0, enforcer.SyncStats{}, err
 	}
-	stats, err := enforce(name, s.World)
+	stats, err := enforce(name, s.World, s)
 	return s.Generation, stats, err
 }
 
-// enforce compiles w and makes the lab's pinned maps hold exactly it.
-// Callers hold the lab's lock.
-func enforce(name string, w *world.World) (enforcer.SyncStats, error) {
+// SetEnforcement switches a running lab between enforcing its policies
+// (EnforceEBPF) and ignoring them (EnforceNone), keeping the policies.
+func SetEnforcement(name, mode string) (enforcer.SyncStats, error) {
+	if err := ValidateEnforcement(mode); err != nil {
+		return enforcer.SyncStats{}, err
+	}
+	unlock, err := lock(name)
+	if err != nil {
+		return enforcer.SyncStats{}, err
+	}
+	defer unlock()
+	s, err := Load(name)
+	if err != nil {
+		return enforcer.SyncStats{}, err
+	}
+	s.Enforcement = mode
+	stats, err := enforce(name, s.World, s)
+	if err != nil {
+		return stats, err
+	}
+	s.Generation++
+	return stats, s.save()
+}
+
+// mapsFor is what the maps hold for a lab: the compiled policies, or
+// nothing at all (every packet passes) when the lab does not enforce.
+func mapsFor(s *State, dp *netpol.Dataplane) enforcer.State {
+	if !s.Enforcing() {
+		return enforcer.State{}
+	}
+	return enforcer.StateOf(dp)
+}
+
+// enforce compiles w and makes the lab's pinned maps hold exactly it (or
+// nothing, when s does not enforce). Callers hold the lab's lock.
+func enforce(name string, w *world.World, s *State) (enforcer.SyncStats, error) {
 	dp, err := netpol.New(w).Lower()
 	if err != nil {
 		return enforcer.SyncStats{}, fmt.Errorf("compiling policies: %w", err)
@@ -114,7 +147,7 @@ func enforce(name string, w *world.World) (enforcer.SyncStats, error) {
 		return enforcer.SyncStats{}, err
 	}
 	defer d.Close()
-	stats, err := d.Sync(enforcer.StateOf(dp))
+	stats, err := d.Sync(mapsFor(s, dp))
 	if err != nil {
 		return stats, fmt.Errorf("enforcing: %w", err)
 	}

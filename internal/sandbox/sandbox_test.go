@@ -385,3 +385,50 @@ func wantWhy(t *testing.T, c matrix.Cell, want ...string) {
 		t.Errorf("%s: enforcer verdicts\n  %s\nwant\n  %s", c.Key(), strings.Join(c.Why, "\n  "), strings.Join(want, "\n  "))
 	}
 }
+
+// TestEnforcerNone: a lab started with --enforcer none stores policies and
+// blocks nothing; switching enforcement on makes the same policies bite,
+// and switching it off opens everything again.
+func TestEnforcerNone(t *testing.T) {
+	requireRoot(t)
+	lab := fmt.Sprintf("t%d-none", os.Getpid()%10000)
+	w := scenarioWorld(t, "")
+	if _, err := sandbox.Up(context.Background(), w, sandbox.Options{Name: lab, Self: self, Enforcement: sandbox.EnforceNone}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := sandbox.Down(lab, nil); err != nil {
+			t.Errorf("down: %v", err)
+		}
+	})
+	deny := policies(t, `
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: default-deny, namespace: netpol-lab}
+spec: {podSelector: {}, policyTypes: [Ingress, Egress]}`)
+	if _, err := sandbox.ApplyPolicies(lab, deny.PolicyList()); err != nil {
+		t.Fatal(err)
+	}
+	opts := sandbox.ProbeOptions{From: []string{"netpol-lab/"}, Timeout: 300 * time.Millisecond}
+	if m := probe(t, lab, opts); m.Allowed() != len(m.Results) {
+		t.Fatalf("enforcer none: %d of %d cells allowed, want all", m.Allowed(), len(m.Results))
+	}
+	if _, err := sandbox.SetEnforcement(lab, sandbox.EnforceEBPF); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := sandbox.Load(lab)
+	m := probe(t, lab, opts)
+	mustEqual(t, "enforcing", s.World, m)
+	if m.Allowed() != 0 {
+		t.Fatalf("default-deny enforced: %d cells allowed, want 0", m.Allowed())
+	}
+	if _, err := sandbox.SetEnforcement(lab, sandbox.EnforceNone); err != nil {
+		t.Fatal(err)
+	}
+	if m := probe(t, lab, opts); m.Allowed() != len(m.Results) {
+		t.Fatalf("enforcer none again: %d of %d cells allowed, want all", m.Allowed(), len(m.Results))
+	}
+	if _, err := sandbox.SetEnforcement(lab, "cilium"); err == nil || !strings.Contains(err.Error(), `unknown enforcer "cilium"`) {
+		t.Fatalf("SetEnforcement(cilium) = %v, want an unknown-enforcer error", err)
+	}
+}

@@ -63,7 +63,29 @@ type State struct {
 	Internet    Pod          `json:"internet"`
 	DNS         string       `json:"dns"` // the kube-dns pod's IP, "" if none
 	EnforcerPID int          `json:"enforcerPid"`
-	Generation  int          `json:"generation"`
+	// Enforcement is EnforceEBPF (also when empty) or EnforceNone: the
+	// enforcer stays attached but holds no endpoints, like a network
+	// plugin that ignores NetworkPolicy.
+	Enforcement string `json:"enforcement,omitempty"`
+	Generation  int    `json:"generation"`
+}
+
+// Enforcement modes.
+const (
+	EnforceEBPF = "ebpf"
+	EnforceNone = "none"
+)
+
+// Enforcing reports whether the lab's policies are enforced.
+func (s *State) Enforcing() bool { return s.Enforcement != EnforceNone }
+
+// ValidateEnforcement checks a mode name.
+func ValidateEnforcement(mode string) error {
+	switch mode {
+	case "", EnforceEBPF, EnforceNone:
+		return nil
+	}
+	return fmt.Errorf("unknown enforcer %q: want %s or %s", mode, EnforceEBPF, EnforceNone)
 }
 
 // Dir is the lab's state directory.

@@ -30,6 +30,8 @@ type Options struct {
 	// Self is the netlab binary agents and the enforcer run as (default:
 	// this executable).
 	Self string
+	// Enforcement is EnforceEBPF (default) or EnforceNone.
+	Enforcement string
 }
 
 // Up brings a lab up: node namespace, bridge, one namespace per pod, the
@@ -39,6 +41,9 @@ type Options struct {
 // same world is a no-op.
 func Up(ctx context.Context, w *world.World, o Options) (*State, error) {
 	if err := ValidateName(o.Name); err != nil {
+		return nil, err
+	}
+	if err := ValidateEnforcement(o.Enforcement); err != nil {
 		return nil, err
 	}
 	if o.Self == "" {
@@ -54,7 +59,7 @@ func Up(ctx context.Context, w *world.World, o Options) (*State, error) {
 		}
 	}
 	if old, err := Load(o.Name); err == nil {
-		if sameWorld(old.World, w) {
+		if sameWorld(old.World, w) && old.Enforcement == o.Enforcement {
 			step("lab %s is already up", o.Name)
 			return old, nil
 		}
@@ -76,7 +81,7 @@ func Up(ctx context.Context, w *world.World, o Options) (*State, error) {
 	}
 	defer unlock()
 
-	s := &State{Name: o.Name, Created: time.Now().UTC(), Scenario: o.Scenario, NodeNS: nodeNS(o.Name), World: w}
+	s := &State{Name: o.Name, Created: time.Now().UTC(), Scenario: o.Scenario, NodeNS: nodeNS(o.Name), World: w, Enforcement: o.Enforcement}
 	ok := false
 	defer func() {
 		if !ok {
@@ -116,7 +121,7 @@ func Up(ctx context.Context, w *world.World, o Options) (*State, error) {
 		return nil, err
 	}
 	defer d.Close()
-	if _, err := d.Sync(enforcer.StateOf(dp)); err != nil {
+	if _, err := d.Sync(mapsFor(s, dp)); err != nil {
 		return nil, fmt.Errorf("loading policies: %w", err)
 	}
 	err = hostnet.InNamespace(s.NodeNS, func() error {
