@@ -1,0 +1,312 @@
+// Package course is a learner's session in the embedded labs: which lab
+// runs, which task is current, checking it with real probes, hints, the
+// reference solution, and resetting a task. The session runs in one
+// sandbox lab (Instance) and remembers its place in the progress file, so
+// it survives 'netlab down' and 'netlab up'.
+package course
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/netlab/netlab/internal/grade"
+	"github.com/netlab/netlab/internal/labsandbox"
+	"github.com/netlab/netlab/internal/progress"
+	"github.com/netlab/netlab/internal/sandbox"
+	"github.com/netlab/netlab/internal/world"
+	"github.com/netlab/netlab/labs"
+)
+
+// Instance is the sandbox lab the course runs in.
+const Instance = "course"
+
+// ErrNoCurrent means no lab was started yet.
+var ErrNoCurrent = errors.New("no lab in progress: start one with 'netlab lab start NAME' (see 'netlab lab list')")
+
+// Session drives the course.
+type Session struct {
+	Store progress.Store
+	// Instance is the sandbox lab name (default Instance).
+	Instance string
+	// Self is the netlab binary agents run as (default: this executable).
+	Self string
+	// Timeout is the probe timeout (default 1s).
+	Timeout time.Duration
+	// Progress receives a line per step of long operations (nil: quiet).
+	Progress io.Writer
+}
+
+// Position is where the learner is.
+type Position struct {
+	Lab  *labs.Lab
+	Task *labs.Task // nil once the lab is finished
+	Done *progress.Lab
+}
+
+// Finished reports whether every task of the lab passed.
+func (p Position) Finished() bool { return p.Task == nil }
+
+func (s *Session) instance() string {
+	if s.Instance == "" {
+		return Instance
+	}
+	return s.Instance
+}
+
+func (s *Session) sandboxOptions() labsandbox.Options {
+	return labsandbox.Options{Self: s.Self, Timeout: s.Timeout, Progress: s.Progress}
+}
+
+// Current returns the learner's position in the lab in progress.
+func (s *Session) Current() (Position, error) {
+	f, err := s.Store.Load()
+	if err != nil {
+		return Position{}, err
+	}
+	if f.Current == "" {
+		return Position{}, ErrNoCurrent
+	}
+	return position(f, f.Current)
+}
+
+func position(f *progress.File, name string) (Position, error) {
+	l, err := labs.Get(name)
+	if err != nil {
+		return Position{}, err
+	}
+	lp := f.Lab(name)
+	pos := Position{Lab: l, Done: lp}
+	if lp.Task < len(l.Tasks) {
+		pos.Task = l.Tasks[max(lp.Task, 0)]
+	}
+	return pos, nil
+}
+
+// Start makes lab name the current one and brings its sandbox up in the
+// state of the learner's current task. If the sandbox already runs this
+// lab it is left as it is (the learner's policies stay); a sandbox running
+// another lab is replaced.
+func (s *Session) Start(ctx context.Context, name string) (Position, error) {
+	l, err := labs.Get(name)
+	if err != nil {
+		return Position{}, err
+	}
+	var prev string
+	err = s.Store.Update(func(f *progress.File) error {
+		prev = f.Current
+		f.Current = l.Name
+		lp := f.Lab(l.Name)
+		if lp.Task >= len(l.Tasks) {
+			// Finished earlier: start over, keeping the scores.
+			lp.Task, lp.HintsShown, lp.SolutionShown = 0, 0, false
+		}
+		lp.Updated = time.Now().UTC()
+		return nil
+	})
+	if err != nil {
+		return Position{}, err
+	}
+	pos, err := s.Current()
+	if err != nil {
+		return Position{}, err
+	}
+	running := false
+	if st, err := sandbox.Load(s.instance()); err == nil {
+		if prev == l.Name && st.Scenario == l.Scenario {
+			running = true
+		} else if err := sandbox.Down(s.instance(), s.Progress); err != nil {
+			return pos, fmt.Errorf("stopping the previous lab: %w", err)
+		}
+	}
+	if !running {
+		if _, err := labsandbox.Up(ctx, l, s.instance(), s.sandboxOptions()); err != nil {
+			return pos, err
+		}
+		if err := s.enter(pos.Task, true); err != nil {
+			return pos, err
+		}
+	}
+	return pos, nil
+}
+
+// enter puts the running sandbox into task t's starting state: its labels
+// and enforcer always; its starting policies when the lab gives the task
+// its own (always, with fresh), otherwise the learner's policies stay.
+func (s *Session) enter(t *labs.Task, fresh bool) error {
+	if t == nil {
+		return nil
+	}
+	if fresh || t.StartYAML != "" {
+		if err := labsandbox.Enter(s.instance(), t, false); err != nil {
+			return fmt.Errorf("task %s: entering its starting state: %w", t.ID(), err)
+		}
+	} else {
+		want := t.World()
+		_, err := sandbox.Change(s.instance(), func(w *world.World) error {
+			for _, ns := range w.Namespaces {
+				if n := want.Namespace(ns.Name); n != nil {
+					ns.Labels = n.Labels
+				}
+			}
+			for _, p := range w.Pods {
+				if q := want.Pod(p.Key()); q != nil {
+					p.Labels = q.Labels
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("task %s: setting its labels: %w", t.ID(), err)
+		}
+	}
+	if _, err := sandbox.SetEnforcement(s.instance(), labsandbox.Enforcement(t)); err != nil {
+		return fmt.Errorf("task %s: %w", t.ID(), err)
+	}
+	return nil
+}
+
+// Check probes the running lab and grades the current task. A pass is
+// recorded (no points if the solution was shown first) and the session
+// moves to the next task, whose starting state is entered.
+func (s *Session) Check(ctx context.Context) (*grade.Result, Position, error) {
+	pos, err := s.Current()
+	if err != nil {
+		return nil, pos, err
+	}
+	if pos.Finished() {
+		return nil, pos, fmt.Errorf("lab %s is finished (%s of %d points); 'netlab lab start %s' starts it over", pos.Lab.Name, fmtPoints(pos.Done.Score()), pos.Lab.Points(), pos.Lab.Name)
+	}
+	if _, err := sandbox.Load(s.instance()); err != nil {
+		return nil, pos, fmt.Errorf("the lab is not running (%w): 'netlab lab start %s' brings it back where you were", err, pos.Lab.Name)
+	}
+	res, err := labsandbox.Check(ctx, s.instance(), pos.Task, s.sandboxOptions(), grade.Options{HintsShown: pos.Done.HintsShown})
+	if err != nil {
+		return nil, pos, err
+	}
+	if !res.Passed {
+		return res, pos, nil
+	}
+	err = s.Store.Update(func(f *progress.File) error {
+		lp := f.Lab(pos.Lab.Name)
+		points := res.Points
+		if lp.SolutionShown {
+			points = 0
+		}
+		if old, ok := lp.Passed[pos.Task.Name]; !ok || old.Points < points {
+			lp.Passed[pos.Task.Name] = progress.Result{Points: points, MaxPoints: res.MaxPoints, Hints: lp.HintsShown, At: time.Now().UTC()}
+		}
+		lp.Task = pos.Task.Index + 1
+		lp.HintsShown, lp.SolutionShown = 0, false
+		lp.Updated = time.Now().UTC()
+		return nil
+	})
+	if err != nil {
+		return res, pos, err
+	}
+	next, err := s.Current()
+	if err != nil {
+		return res, pos, err
+	}
+	return res, next, s.enter(next.Task, false)
+}
+
+// Hint reveals the current task's next hint: its text, its number and how
+// many there are. Asking past the last one repeats the last.
+func (s *Session) Hint() (text string, n, of int, err error) {
+	err = s.Store.Update(func(f *progress.File) error {
+		if f.Current == "" {
+			return ErrNoCurrent
+		}
+		pos, err := position(f, f.Current)
+		if err != nil {
+			return err
+		}
+		if pos.Finished() {
+			return fmt.Errorf("lab %s is finished", pos.Lab.Name)
+		}
+		of = len(pos.Task.Hints)
+		if of == 0 {
+			return fmt.Errorf("task %s has no hints", pos.Task.ID())
+		}
+		n = min(pos.Done.HintsShown+1, of)
+		pos.Done.HintsShown = n
+		text = pos.Task.Hints[n-1]
+		return nil
+	})
+	return text, n, of, err
+}
+
+// Solution returns the current task; its SolutionYAML is the reference
+// solution. Seeing it means the task earns no points when it passes.
+func (s *Session) Solution() (*labs.Task, error) {
+	var t *labs.Task
+	err := s.Store.Update(func(f *progress.File) error {
+		if f.Current == "" {
+			return ErrNoCurrent
+		}
+		pos, err := position(f, f.Current)
+		if err != nil {
+			return err
+		}
+		if pos.Finished() {
+			return fmt.Errorf("lab %s is finished", pos.Lab.Name)
+		}
+		pos.Done.SolutionShown = true
+		t = pos.Task
+		return nil
+	})
+	return t, err
+}
+
+// Reset restores the current task's starting state in the running lab:
+// its labels, enforcer and starting policies; the learner's policies go.
+func (s *Session) Reset() (Position, error) {
+	pos, err := s.Current()
+	if err != nil {
+		return pos, err
+	}
+	if pos.Finished() {
+		return pos, fmt.Errorf("lab %s is finished; 'netlab lab start %s' starts it over", pos.Lab.Name, pos.Lab.Name)
+	}
+	return pos, s.enter(pos.Task, true)
+}
+
+// WriteFiles writes the files a task hands to the learner (e.g. the last
+// good policy set of a rollback drill) into dir/<lab>/<task>/ and returns
+// their paths.
+func WriteFiles(dir string, t *labs.Task) ([]string, error) {
+	if len(t.Files) == 0 {
+		return nil, nil
+	}
+	base := filepath.Join(dir, t.Lab.Name, t.Name)
+	if err := os.MkdirAll(base, 0o755); err != nil {
+		return nil, err
+	}
+	var names []string
+	for n := range t.Files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var out []string
+	for _, n := range names {
+		p := filepath.Join(base, filepath.Base(n))
+		if err := os.WriteFile(p, []byte(t.Files[n]), 0o644); err != nil {
+			return out, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func fmtPoints(f float64) string {
+	if f == float64(int(f)) {
+		return fmt.Sprint(int(f))
+	}
+	return fmt.Sprintf("%.1f", f)
+}

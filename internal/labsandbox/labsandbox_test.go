@@ -1,0 +1,128 @@
+package labsandbox_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/netlab/netlab/internal/grade"
+	"github.com/netlab/netlab/internal/labsandbox"
+	"github.com/netlab/netlab/internal/sandbox"
+	"github.com/netlab/netlab/labs"
+)
+
+var self string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "netlab-labs-test")
+	if err != nil {
+		panic(err)
+	}
+	self = filepath.Join(dir, "netlab")
+	out, err := exec.Command("go", "build", "-o", self, "../../cmd/netlab").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "building netlab: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// requireRoot skips without root, except in CI, where a privileged test
+// that cannot run fails.
+func requireRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("lab sandbox tests need root (network namespaces, eBPF); CI must run them")
+	}
+	t.Skip("needs root")
+}
+
+func TestInternetHostAgrees(t *testing.T) {
+	if labs.InternetIP != sandbox.InternetIP.String() {
+		t.Errorf("labs.InternetIP %s, sandbox %s", labs.InternetIP, sandbox.InternetIP)
+	}
+	var ports []int32
+	for _, p := range sandbox.InternetPort {
+		ports = append(ports, p.Port)
+	}
+	if fmt.Sprint(ports) != fmt.Sprint(labs.InternetPorts) {
+		t.Errorf("labs.InternetPorts %v, sandbox %v", labs.InternetPorts, ports)
+	}
+}
+
+// TestLintSandbox runs 'netlab lab lint --sandbox' for real: every task's
+// reference solution, applied in a sandbox lab and probed with real
+// packets, must give exactly the expected matrix.
+func TestLintSandbox(t *testing.T) {
+	requireRoot(t)
+	cmd := exec.Command(self, "lab", "lint", "--sandbox")
+	out, err := cmd.CombinedOutput()
+	t.Logf("%s", out)
+	if err != nil {
+		t.Fatalf("netlab lab lint --sandbox: %v", err)
+	}
+	all, _ := labs.List()
+	if !strings.Contains(string(out), fmt.Sprintf("%d labs OK", len(all))) {
+		t.Errorf("lint did not report all %d labs OK", len(all))
+	}
+	if left, _ := sandbox.List(); len(left) > 0 {
+		t.Errorf("labs left running: %v", left)
+	}
+}
+
+// TestCheckOnSandbox grades a real probe: the starting state of the
+// database lab is over-permissive (the debug pod reaches the database), and
+// the reference solution passes.
+func TestCheckOnSandbox(t *testing.T) {
+	requireRoot(t)
+	l, err := labs.Get("db-isolation")
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := l.Tasks[0]
+	name := fmt.Sprintf("lt%d", os.Getpid()%100000)
+	o := labsandbox.Options{Self: self, Timeout: 700 * time.Millisecond}
+	if _, err := labsandbox.Up(context.Background(), l, name, o); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := sandbox.Down(name, nil); err != nil {
+			t.Errorf("down: %v", err)
+		}
+	})
+	r, err := labsandbox.Check(context.Background(), name, task, o, grade.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Passed || r.Verdict != grade.OverPermissive || r.Points != 0 {
+		t.Fatalf("start: verdict %s points %v", r.Verdict, r.Points)
+	}
+	found := false
+	for _, c := range r.Leaked {
+		found = found || c.Cell == "shop/debug -> shop/db:5432/TCP"
+	}
+	if !found {
+		t.Errorf("leaked cells %v lack shop/debug -> shop/db:5432/TCP", r.Leaked)
+	}
+	if err := labsandbox.Enter(name, task, true); err != nil {
+		t.Fatal(err)
+	}
+	if r, err = labsandbox.Check(context.Background(), name, task, o, grade.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if !r.Passed || r.Points != 10 {
+		var b strings.Builder
+		grade.WriteText(&b, r)
+		t.Errorf("reference solution on the sandbox:\n%s", b.String())
+	}
+}
