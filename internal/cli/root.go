@@ -92,6 +92,8 @@ func NewRoot(s Streams) *cobra.Command {
 		newEventsCmd(s),
 		newDownCmd(s),
 		newEnforcerCmd(s),
+		newLabCmd(s),
+		newGradeCmd(s),
 		newAgentCmd(s),
 	)
 	return root
