@@ -112,9 +112,6 @@ and 1 with an error message when grading itself cannot run.`,
 					if err := grade.WriteText(s.Out, r); err != nil {
 						return err
 					}
-					if e, ok := errs[r.Task]; ok {
-						fmt.Fprintf(s.Out, "  not graded: %v\n", e)
-					}
 					fmt.Fprintln(s.Out)
 				}
 				fmt.Fprintf(s.Out, "Score: %s/%d (%.0f%%), %d of %d tasks passed; pass mark %.0f%%\n",

@@ -161,6 +161,22 @@ type GradeOptions struct {
 // error in the result; grading goes on with the next task. The lab is
 // torn down at the end.
 func Grade(ctx context.Context, l *labs.Lab, answers []Answer, o GradeOptions) (rep *grade.Report, errs map[string]error, err error) {
+	rep = &grade.Report{}
+	errs = map[string]error{}
+	readable := 0
+	for _, a := range answers {
+		if a.Err == nil {
+			readable++
+		}
+	}
+	if readable == 0 {
+		// Nothing to apply: no need for a lab to say every task scores 0.
+		for _, a := range answers {
+			errs[a.Task.Name] = a.Err
+			rep.Add(invalid(a.Task, a.Err))
+		}
+		return rep, errs, nil
+	}
 	name := o.Instance
 	if name == "" {
 		name = fmt.Sprintf("grade-%d", os.Getpid()%1000000)
@@ -175,16 +191,12 @@ func Grade(ctx context.Context, l *labs.Lab, answers []Answer, o GradeOptions) (
 		}
 	}()
 	sess := &Session{Instance: name, Self: o.Self, Timeout: o.Timeout}
-	rep = &grade.Report{}
-	errs = map[string]error{}
 	for _, a := range answers {
 		t := a.Task
 		res, aerr := gradeAnswer(ctx, sess, a, so)
 		if aerr != nil {
 			errs[t.Name] = aerr
-			res = &grade.Result{Lab: l.Name, Task: t.Name, Title: t.Title, Index: t.Index, Tasks: len(l.Tasks),
-				Source: grade.SourceProbe, Verdict: grade.Verdict("invalid"), MaxPoints: t.Points,
-				Missing: []grade.Cell{}, Leaked: []grade.Cell{}, Hints: len(t.Hints)}
+			res = invalid(t, aerr)
 		}
 		rep.Add(res)
 		if o.Progress != nil {
@@ -213,4 +225,11 @@ func gradeAnswer(ctx context.Context, sess *Session, a Answer, so labsandbox.Opt
 		}
 	}
 	return labsandbox.Check(ctx, sess.instance(), t, so, grade.Options{})
+}
+
+// invalid is the result of a task whose answer could not be used.
+func invalid(t *labs.Task, err error) *grade.Result {
+	return &grade.Result{Lab: t.Lab.Name, Task: t.Name, Title: t.Title, Index: t.Index, Tasks: len(t.Lab.Tasks),
+		Source: grade.SourceProbe, Verdict: grade.Invalid, MaxPoints: t.Points,
+		Missing: []grade.Cell{}, Leaked: []grade.Cell{}, Hints: len(t.Hints), Error: err.Error()}
 }

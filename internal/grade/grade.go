@@ -56,6 +56,8 @@ const (
 	Wrong Verdict = "wrong"
 	// Incomplete: the only problems are cells that could not be measured.
 	Incomplete Verdict = "incomplete"
+	// Invalid: the answer could not be read or applied; it scores 0.
+	Invalid Verdict = "invalid"
 )
 
 // Sources of a measured matrix.
@@ -108,6 +110,8 @@ type Result struct {
 	Hints      int    `json:"hints"`
 	// Explanation is the task's explanation, given once it passes.
 	Explanation string `json:"explanation,omitempty"`
+	// Error is why an Invalid answer could not be read or applied.
+	Error string `json:"error,omitempty"`
 }
 
 // Options shape a grade.

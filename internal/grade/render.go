@@ -106,6 +106,8 @@ func describeVerdict(r *Result) string {
 	case Wrong:
 		return fmt.Sprintf("not yet: %d required flow%s blocked and %d extra flow%s allowed",
 			len(r.Missing), pluralVerb(len(r.Missing)), len(r.Leaked), pluralVerb(len(r.Leaked)))
+	case Invalid:
+		return "invalid: the answer could not be read or applied: " + r.Error
 	case Incomplete:
 		return fmt.Sprintf("incomplete: %d cell%s could not be measured", len(r.Unmeasured), plural(len(r.Unmeasured)))
 	}
@@ -156,7 +158,11 @@ func JUnit(name string, results ...*Result) junit.Suites {
 				Text:    strings.TrimSpace(c.Why + "\nhint: " + c.Hint),
 			}})
 		}
-		s.Add(junit.Case{Name: fmt.Sprintf("%d other cells as expected", r.Correct), Class: class})
+		if r.Verdict == Invalid {
+			s.Add(junit.Case{Name: "answer", Class: class, Failure: &junit.Failure{Message: "invalid answer", Text: r.Error}})
+		} else {
+			s.Add(junit.Case{Name: fmt.Sprintf("%d other cells as expected", r.Correct), Class: class})
+		}
 		out.Suites = append(out.Suites, s)
 		out.Tests += s.Tests
 		out.Failures += s.Failures
