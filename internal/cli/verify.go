@@ -2,10 +2,10 @@ package cli
 
 import (
 	"encoding/json"
-	"encoding/xml"
 	"fmt"
 	"net/netip"
 
+	"github.com/netlab/netlab/internal/junit"
 	"github.com/netlab/netlab/internal/matrix"
 	"github.com/netlab/netlab/internal/netpol"
 	"github.com/netlab/netlab/internal/sandbox"
@@ -139,44 +139,18 @@ func compare(lab string, w *world.World, got *matrix.Matrix) VerifyReport {
 	return rep
 }
 
-type junitSuite struct {
-	XMLName  xml.Name    `xml:"testsuite"`
-	Name     string      `xml:"name,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Cases    []junitCase `xml:"testcase"`
-}
-
-type junitCase struct {
-	Name    string        `xml:"name,attr"`
-	Class   string        `xml:"classname,attr"`
-	Failure *junitFailure `xml:"failure,omitempty"`
-}
-
-type junitFailure struct {
-	Message string `xml:"message,attr"`
-	Text    string `xml:",chardata"`
-}
-
 func writeJUnit(s Streams, rep VerifyReport, got *matrix.Matrix) error {
 	bad := map[string]Finding{}
 	for _, f := range rep.Findings {
 		bad[f.Cell] = f
 	}
-	suite := junitSuite{Name: "netlab verify " + rep.Lab, Tests: rep.Cells, Failures: rep.Mismatches}
+	suite := junit.Suite{Name: "netlab verify " + rep.Lab}
 	for _, c := range got.Results {
-		tc := junitCase{Name: c.Key().String(), Class: "netlab." + rep.Lab}
+		tc := junit.Case{Name: c.Key().String(), Class: "netlab." + rep.Lab}
 		if f, ok := bad[c.Key().String()]; ok {
-			tc.Failure = &junitFailure{Message: fmt.Sprintf("was %s; expected %s", f.Measured, f.Expected), Text: f.Explanation}
+			tc.Failure = &junit.Failure{Message: fmt.Sprintf("was %s; expected %s", f.Measured, f.Expected), Text: f.Explanation}
 		}
-		suite.Cases = append(suite.Cases, tc)
+		suite.Add(tc)
 	}
-	fmt.Fprint(s.Out, xml.Header)
-	enc := xml.NewEncoder(s.Out)
-	enc.Indent("", "  ")
-	if err := enc.Encode(suite); err != nil {
-		return err
-	}
-	_, err := fmt.Fprintln(s.Out)
-	return err
+	return junit.Write(s.Out, suite)
 }
