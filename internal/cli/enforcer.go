@@ -98,5 +98,5 @@ func describeEvent(ev enforcer.Event, byIP map[string]string) string {
 	if ev.Allowed {
 		verdict = "ALLOW"
 	}
-	return fmt.Sprintf("%s %s -> %s:%d/%s (%s %s)", verdict, name(ev.Src.String()), name(ev.Dst.String()), ev.DstPort, ev.Proto, ev.Dir, ev.Reason())
+	return fmt.Sprintf("%s %s -> %s:%d/%s (%s)", verdict, name(ev.Src.String()), name(ev.Dst.String()), ev.DstPort, ev.Proto, ev.Reason())
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/netlab/netlab/internal/grade"
 	"github.com/netlab/netlab/internal/labsandbox"
+	"github.com/netlab/netlab/internal/matrix"
 	"github.com/netlab/netlab/internal/progress"
 	"github.com/netlab/netlab/internal/sandbox"
 	"github.com/netlab/netlab/internal/world"
@@ -171,26 +172,28 @@ func (s *Session) enter(t *labs.Task, fresh bool) error {
 	return nil
 }
 
-// Check probes the running lab and grades the current task. A pass is
-// recorded (no points if the solution was shown first) and the session
-// moves to the next task, whose starting state is entered.
-func (s *Session) Check(ctx context.Context) (*grade.Result, Position, error) {
+// Check probes the running lab and grades the current task; it returns
+// the grade and the measured matrix. A pass is recorded (no points if the
+// solution was shown first); Next then moves on.
+func (s *Session) Check(ctx context.Context) (*grade.Result, *matrix.Matrix, error) {
 	pos, err := s.Current()
 	if err != nil {
-		return nil, pos, err
+		return nil, nil, err
 	}
 	if pos.Finished() {
-		return nil, pos, fmt.Errorf("lab %s is finished (%s of %d points); 'netlab lab start %s' starts it over", pos.Lab.Name, fmtPoints(pos.Done.Score()), pos.Lab.Points(), pos.Lab.Name)
+		return nil, nil, fmt.Errorf("lab %s is finished (%s of %d points); 'netlab lab start %s' starts it over", pos.Lab.Name, fmtPoints(pos.Done.Score()), pos.Lab.Points(), pos.Lab.Name)
 	}
-	if _, err := sandbox.Load(s.instance()); err != nil {
-		return nil, pos, fmt.Errorf("the lab is not running (%w): 'netlab lab start %s' brings it back where you were", err, pos.Lab.Name)
-	}
-	res, err := labsandbox.Check(ctx, s.instance(), pos.Task, s.sandboxOptions(), grade.Options{HintsShown: pos.Done.HintsShown})
+	st, err := sandbox.Load(s.instance())
 	if err != nil {
-		return nil, pos, err
+		return nil, nil, fmt.Errorf("the lab is not running (%w): 'netlab lab start %s' brings it back where you were", err, pos.Lab.Name)
 	}
+	m, err := labsandbox.Probe(ctx, s.instance(), pos.Task, s.sandboxOptions())
+	if err != nil {
+		return nil, nil, err
+	}
+	res := grade.Task(pos.Task, st.World, m, grade.Options{HintsShown: pos.Done.HintsShown})
 	if !res.Passed {
-		return res, pos, nil
+		return res, m, nil
 	}
 	err = s.Store.Update(func(f *progress.File) error {
 		lp := f.Lab(pos.Lab.Name)
@@ -201,19 +204,47 @@ func (s *Session) Check(ctx context.Context) (*grade.Result, Position, error) {
 		if old, ok := lp.Passed[pos.Task.Name]; !ok || old.Points < points {
 			lp.Passed[pos.Task.Name] = progress.Result{Points: points, MaxPoints: res.MaxPoints, Hints: lp.HintsShown, At: time.Now().UTC()}
 		}
-		lp.Task = pos.Task.Index + 1
-		lp.HintsShown, lp.SolutionShown = 0, false
 		lp.Updated = time.Now().UTC()
 		return nil
 	})
+	return res, m, err
+}
+
+// Next moves to the task after the current one once the current one has
+// passed, and enters its starting state (its labels and enforcer; its own
+// starting policies if the lab gives it some, else the learner's stay).
+// advanced is false when the current task has not passed yet.
+func (s *Session) Next() (pos Position, advanced bool, err error) {
+	err = s.Store.Update(func(f *progress.File) error {
+		if f.Current == "" {
+			return ErrNoCurrent
+		}
+		cur, err := position(f, f.Current)
+		if err != nil {
+			return err
+		}
+		if cur.Finished() {
+			return nil
+		}
+		if _, ok := cur.Done.Passed[cur.Task.Name]; !ok {
+			return nil
+		}
+		cur.Done.Task = cur.Task.Index + 1
+		cur.Done.HintsShown, cur.Done.SolutionShown = 0, false
+		cur.Done.Updated = time.Now().UTC()
+		advanced = true
+		return nil
+	})
 	if err != nil {
-		return res, pos, err
+		return pos, false, err
 	}
-	next, err := s.Current()
-	if err != nil {
-		return res, pos, err
+	if pos, err = s.Current(); err != nil {
+		return pos, false, err
 	}
-	return res, next, s.enter(next.Task, false)
+	if advanced {
+		err = s.enter(pos.Task, false)
+	}
+	return pos, advanced, err
 }
 
 // Hint reveals the current task's next hint: its text, its number and how

@@ -159,14 +159,22 @@ func TestSession(t *testing.T) {
 		}
 	}
 
+	// Next refuses to move on before a pass.
+	if pos, advanced, err := s.Next(); err != nil || advanced || pos.Task.Name != "deny-ingress" {
+		t.Fatalf("next before a pass: advanced %v to %v (%v)", advanced, pos.Task, err)
+	}
 	// The right answer passes and moves on.
 	apply(t, instance, denyIngress)
-	res, next, err := s.Check(ctx)
+	res, m, err := s.Check(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.Passed || res.Points != 10 || next.Task == nil || next.Task.Name != "deny-all" {
-		t.Fatalf("right answer: passed %v, %v points, next %v", res.Passed, res.Points, next.Task)
+	if !res.Passed || res.Points != 10 || len(m.Results) != res.Cells {
+		t.Fatalf("right answer: passed %v, %v points, %d cells measured for %d graded", res.Passed, res.Points, len(m.Results), res.Cells)
+	}
+	next, advanced, err := s.Next()
+	if err != nil || !advanced || next.Task == nil || next.Task.Name != "deny-all" {
+		t.Fatalf("next after a pass: advanced %v to %v (%v)", advanced, next.Task, err)
 	}
 
 	// Progress survives the sandbox going away.
@@ -210,8 +218,10 @@ func TestSession(t *testing.T) {
 		t.Fatalf("solution: %q", sol.SolutionYAML)
 	}
 	apply(t, instance, denyAll)
-	res, next, err = s.Check(ctx)
-	if err != nil {
+	if res, _, err = s.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if next, _, err = s.Next(); err != nil {
 		t.Fatal(err)
 	}
 	if !res.Passed || !next.Finished() {
