@@ -177,9 +177,15 @@ starts. Exit status 1 when the task does not pass yet.`,
 			if err != nil {
 				return err
 			}
-			res, next, err := sess.Check(cmd.Context())
+			res, _, err := sess.Check(cmd.Context())
 			if err != nil {
 				return err
+			}
+			var next course.Position
+			if res.Passed {
+				if next, _, err = sess.Next(); err != nil {
+					return err
+				}
 			}
 			if output == "json" {
 				if err := grade.WriteJSON(s.Out, res); err != nil {
