@@ -6,6 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"time"
+
+	"golang.org/x/term"
 
 	"github.com/spf13/cobra"
 )
@@ -75,6 +79,15 @@ func NewRoot(s Streams) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	// With no command on a terminal, netlab opens the course (the TUI);
+	// anywhere else it prints help, as before.
+	root.Args = cobra.NoArgs
+	root.RunE = func(cmd *cobra.Command, _ []string) error {
+		if f, ok := s.In.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			return runTUI(cmd.Context(), s, "", 700*time.Millisecond)
+		}
+		return cmd.Help()
+	}
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
@@ -94,6 +107,7 @@ func NewRoot(s Streams) *cobra.Command {
 		newEnforcerCmd(s),
 		newLabCmd(s),
 		newGradeCmd(s),
+		newTUICmd(s),
 		newAgentCmd(s),
 	)
 	return root

@@ -1,0 +1,283 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/netlab/netlab/enforcer"
+	"github.com/netlab/netlab/internal/course"
+	"github.com/netlab/netlab/internal/grade"
+	"github.com/netlab/netlab/internal/labsandbox"
+	"github.com/netlab/netlab/internal/matrix"
+	"github.com/netlab/netlab/internal/progress"
+	"github.com/netlab/netlab/internal/sandbox"
+	"github.com/netlab/netlab/labs"
+	"github.com/netlab/netlab/tui"
+	"github.com/spf13/cobra"
+)
+
+func newTUICmd(s Streams) *cobra.Command {
+	var lab string
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "tui",
+		Short: "The interactive course: pick a lab, read the task, watch the grid, check (also: netlab with no arguments)",
+		Long: `tui is the course in a terminal: a lab picker, then the lesson screen with
+the task's brief, the reachability grid (probed again whenever you apply
+policies or change labels from another terminal), the enforcer's live
+verdicts, c to check, h for a hint, n for the next task. It runs the lab
+in the sandbox (root) and keeps your progress as 'netlab lab' does. It
+fits 80x24 and has no colours when NO_COLOR is set.`,
+		Example: `  sudo netlab
+  sudo netlab tui --lab default-deny`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runTUI(cmd.Context(), s, lab, timeout)
+		},
+	}
+	cmd.Flags().StringVar(&lab, "lab", "", "start this lab at once instead of showing the picker")
+	cmd.Flags().DurationVar(&timeout, "timeout", 700*time.Millisecond, "per-connection probe timeout of the grid and checks")
+	return cmd
+}
+
+func runTUI(ctx context.Context, s Streams, lab string, timeout time.Duration) error {
+	if os.Geteuid() != 0 {
+		return errNeedRoot
+	}
+	st, err := progress.Open()
+	if err != nil {
+		return err
+	}
+	opts := tui.Options{Lab: lab, AltScreen: true, In: s.In, Out: s.Out}
+	return tui.Run(ctx, &lessons{store: st, timeout: timeout}, opts)
+}
+
+// lessons adapts the course session to the TUI.
+type lessons struct {
+	store   progress.Store
+	timeout time.Duration
+}
+
+func (l *lessons) session(progressLine func(string)) *course.Session {
+	sess := &course.Session{Store: l.store, Timeout: l.timeout}
+	if progressLine != nil {
+		sess.Progress = lineWriter(progressLine)
+	}
+	return sess
+}
+
+func (l *lessons) Labs(ctx context.Context) ([]tui.LabInfo, error) {
+	all, err := labs.List()
+	if err != nil {
+		return nil, err
+	}
+	f, err := l.store.Load()
+	if err != nil {
+		return nil, err
+	}
+	_, upErr := sandbox.Load(course.Instance)
+	var out []tui.LabInfo
+	for _, lab := range all {
+		info := tui.LabInfo{Name: lab.Name, Title: lab.Title, Summary: lab.Summary, Tasks: len(lab.Tasks),
+			Running: upErr == nil && f.Current == lab.Name}
+		if lp, ok := f.Labs[lab.Name]; ok {
+			info.Passed = len(lp.Passed)
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+func (l *lessons) Start(ctx context.Context, name string, progressLine func(string)) (tui.Lesson, error) {
+	sess := l.session(progressLine)
+	pos, err := sess.Start(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return &lesson{sess: sess, pos: pos}, nil
+}
+
+// lesson is one running lab for the TUI.
+type lesson struct {
+	sess *course.Session
+	mu   sync.Mutex
+	pos  course.Position
+}
+
+func (l *lesson) position() course.Position {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.pos
+}
+
+func (l *lesson) Task() tui.TaskInfo {
+	pos := l.position()
+	info := tui.TaskInfo{Lab: pos.Lab.Name, LabTitle: pos.Lab.Title, Total: len(pos.Lab.Tasks)}
+	t := pos.Task
+	if t == nil { // finished: show the last task as passed
+		t = pos.Lab.Tasks[len(pos.Lab.Tasks)-1]
+	}
+	info.Index, info.Name, info.Title, info.Brief, info.Points = t.Index, t.Name, t.Title, t.Brief, t.Points
+	info.Hints = len(t.Hints)
+	if pos.Task != nil {
+		info.Revealed = append(info.Revealed, t.Hints[:min(pos.Done.HintsShown, len(t.Hints))]...)
+	}
+	_, info.Passed = pos.Done.Passed[t.Name]
+	return info
+}
+
+func (l *lesson) Grid(ctx context.Context) (*matrix.Matrix, error) {
+	pos := l.position()
+	t := pos.Task
+	if t == nil {
+		t = pos.Lab.Tasks[len(pos.Lab.Tasks)-1]
+	}
+	return labsandbox.Probe(ctx, course.Instance, t, labsandbox.Options{Timeout: l.sess.Timeout})
+}
+
+// Changes polls the lab's state generation, which every apply, delete and
+// label bumps.
+func (l *lesson) Changes(ctx context.Context) (<-chan struct{}, error) {
+	st, err := sandbox.Load(course.Instance)
+	if err != nil {
+		return nil, err
+	}
+	ch := make(chan struct{}, 1)
+	go func() {
+		defer close(ch)
+		gen := st.Generation
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(300 * time.Millisecond):
+			}
+			st, err := sandbox.Load(course.Instance)
+			if err != nil {
+				return
+			}
+			if st.Generation != gen {
+				gen = st.Generation
+				select {
+				case ch <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	return ch, nil
+}
+
+func (l *lesson) Events(ctx context.Context) (<-chan tui.Event, error) {
+	st, err := sandbox.Load(course.Instance)
+	if err != nil {
+		return nil, err
+	}
+	byIP := map[string]string{}
+	for _, p := range st.World.Pods {
+		byIP[p.IP.String()] = p.Key()
+	}
+	d, err := enforcer.OpenMaps(sandbox.PinDir(course.Instance))
+	if err != nil {
+		return nil, err
+	}
+	evs, err := d.Events(ctx)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	out := make(chan tui.Event, 64)
+	go func() {
+		defer close(out)
+		defer d.Close()
+		for ev := range evs {
+			select {
+			case out <- tui.Event{Time: ev.Time, Allowed: ev.Allowed, Text: describeEvent(ev, byIP)}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+func (l *lesson) Check(ctx context.Context) (*tui.CheckResult, error) {
+	res, m, err := l.sess.Check(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if pos, err := l.sess.Current(); err == nil {
+		l.mu.Lock()
+		l.pos = pos
+		l.mu.Unlock()
+	}
+	out := &tui.CheckResult{Passed: res.Passed, Correct: res.Correct, Cells: res.Cells, Points: res.Points,
+		MaxPoints: res.MaxPoints, Explanation: res.Explanation, Grid: m}
+	if !res.Passed {
+		out.Summary = checkSummary(res)
+	}
+	add := func(cells []grade.Cell, status tui.CellStatus) {
+		for _, c := range cells {
+			out.Wrong = append(out.Wrong, tui.WrongCell{From: c.From, To: c.To, Port: c.Port, Protocol: c.Protocol,
+				Status: status, Allowed: c.Got == "allowed", Detail: c.Detail, Why: c.Why, Hint: c.Hint})
+		}
+	}
+	add(res.Missing, tui.Missing)
+	add(res.Leaked, tui.Leaked)
+	add(res.Unmeasured, tui.Unmeasured)
+	return out, nil
+}
+
+// checkSummary words a failed grade the way 'netlab lab check' does.
+func checkSummary(r *grade.Result) string {
+	var b strings.Builder
+	grade.WriteText(&b, r)
+	lines := strings.SplitN(b.String(), "\n", 3)
+	if len(lines) > 1 {
+		return strings.TrimPrefix(lines[1], "✗ ")
+	}
+	return string(r.Verdict)
+}
+
+func (l *lesson) Hint(ctx context.Context) (string, bool, error) {
+	pos := l.position()
+	if pos.Task == nil || pos.Done.HintsShown >= len(pos.Task.Hints) {
+		return "", false, nil
+	}
+	text, _, _, err := l.sess.Hint()
+	if err != nil {
+		return "", false, err
+	}
+	if p, err := l.sess.Current(); err == nil {
+		l.mu.Lock()
+		l.pos = p
+		l.mu.Unlock()
+	}
+	return text, true, nil
+}
+
+func (l *lesson) Next(ctx context.Context) (bool, error) {
+	pos, advanced, err := l.sess.Next()
+	if err != nil {
+		return false, err
+	}
+	l.mu.Lock()
+	l.pos = pos
+	l.mu.Unlock()
+	return advanced && !pos.Finished(), nil
+}
+
+// lineWriter calls fn with each line written to it.
+type lineWriter func(string)
+
+func (w lineWriter) Write(p []byte) (int, error) {
+	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
+		if line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "•")); line != "" {
+			w(line)
+		}
+	}
+	return len(p), nil
+}
