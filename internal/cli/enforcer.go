@@ -3,13 +3,18 @@ package cli
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/netlab/netlab/enforcer"
+	"github.com/netlab/netlab/internal/netpol"
 	"github.com/netlab/netlab/internal/sandbox"
+	"github.com/netlab/netlab/internal/world"
 	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
 )
 
 func newEnforcerCmd(s Streams) *cobra.Command {
@@ -53,13 +58,9 @@ func newEventsCmd(s Streams) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, err := sandbox.Load(name)
+			desc, err := newEventDescriber(name)
 			if err != nil {
 				return err
-			}
-			byIP := map[string]string{}
-			for _, p := range st.World.Pods {
-				byIP[p.IP.String()] = p.Key()
 			}
 			d, err := enforcer.OpenMaps(sandbox.PinDir(name))
 			if err != nil {
@@ -74,7 +75,7 @@ func newEventsCmd(s Streams) *cobra.Command {
 			}
 			n := 0
 			for ev := range events {
-				fmt.Fprintf(s.Out, "%s %s\n", ev.Time.Format("15:04:05.000"), describeEvent(ev, byIP))
+				fmt.Fprintf(s.Out, "%s %s\n", ev.Time.Format("15:04:05.000"), desc.describe(ev))
 				if n++; count > 0 && n >= count {
 					return nil
 				}
@@ -87,16 +88,79 @@ func newEventsCmd(s Streams) *cobra.Command {
 	return cmd
 }
 
-func describeEvent(ev enforcer.Event, byIP map[string]string) string {
-	name := func(ip string) string {
-		if k, ok := byIP[ip]; ok {
-			return k
-		}
-		return ip
+// eventDescriber words verdict events with pod names and, for drops, the
+// policies that isolate the dropping side. It rereads the lab's state when
+// the policies or labels change.
+type eventDescriber struct {
+	lab     string
+	checked time.Time
+	gen     int
+	byIP    map[netip.Addr]*world.Pod
+	engine  *netpol.Engine
+}
+
+func newEventDescriber(lab string) (*eventDescriber, error) {
+	d := &eventDescriber{lab: lab, gen: -1}
+	return d, d.refresh()
+}
+
+func (d *eventDescriber) refresh() error {
+	d.checked = time.Now()
+	st, err := sandbox.Load(d.lab)
+	if err != nil {
+		return err
 	}
-	verdict := "DROP "
+	if st.Generation == d.gen {
+		return nil
+	}
+	d.gen = st.Generation
+	d.byIP = map[netip.Addr]*world.Pod{}
+	for _, p := range st.World.Pods {
+		d.byIP[p.IP] = p
+	}
+	d.engine = netpol.New(st.World)
+	return nil
+}
+
+func (d *eventDescriber) name(ip netip.Addr) string {
+	if p := d.byIP[ip]; p != nil {
+		return p.Key()
+	}
+	return ip.String()
+}
+
+// describe renders an event, e.g. "DROP netpol-lab/client ->
+// netpol-lab/backend:8080/TCP (no ingress rule of netpol-lab/backend-allow
+// matches)".
+func (d *eventDescriber) describe(ev enforcer.Event) string {
+	if time.Since(d.checked) > 500*time.Millisecond {
+		_ = d.refresh() // a lab going away ends the stream elsewhere
+	}
+	verdict, why := "DROP ", ev.Reason()
 	if ev.Allowed {
 		verdict = "ALLOW"
+	} else if pols := d.isolating(ev); len(pols) > 0 {
+		why = fmt.Sprintf("no %s rule of %s matches", ev.Dir, strings.Join(pols, ", "))
 	}
-	return fmt.Sprintf("%s %s -> %s:%d/%s (%s)", verdict, name(ev.Src.String()), name(ev.Dst.String()), ev.DstPort, ev.Proto, ev.Reason())
+	return fmt.Sprintf("%s %s -> %s:%d/%s (%s)", verdict, d.name(ev.Src), d.name(ev.Dst), ev.DstPort, ev.Proto, why)
+}
+
+// isolating returns the policies that isolate the side that dropped ev.
+func (d *eventDescriber) isolating(ev enforcer.Event) []string {
+	src, dst := netpol.IPEndpoint(ev.Src), netpol.IPEndpoint(ev.Dst)
+	if p := d.byIP[ev.Src]; p != nil {
+		src = netpol.PodEndpoint(p)
+	}
+	if p := d.byIP[ev.Dst]; p != nil {
+		dst = netpol.PodEndpoint(p)
+	}
+	x := d.engine.Explain(src, dst, int32(ev.DstPort), corev1.Protocol(ev.Proto))
+	side := x.Ingress
+	if ev.Dir == enforcer.Egress {
+		side = x.Egress
+	}
+	if side == nil {
+		return nil
+	}
+	return side.Policies
 }

@@ -172,13 +172,9 @@ func (l *lesson) Changes(ctx context.Context) (<-chan struct{}, error) {
 }
 
 func (l *lesson) Events(ctx context.Context) (<-chan tui.Event, error) {
-	st, err := sandbox.Load(course.Instance)
+	desc, err := newEventDescriber(course.Instance)
 	if err != nil {
 		return nil, err
-	}
-	byIP := map[string]string{}
-	for _, p := range st.World.Pods {
-		byIP[p.IP.String()] = p.Key()
 	}
 	d, err := enforcer.OpenMaps(sandbox.PinDir(course.Instance))
 	if err != nil {
@@ -195,7 +191,7 @@ func (l *lesson) Events(ctx context.Context) (<-chan tui.Event, error) {
 		defer d.Close()
 		for ev := range evs {
 			select {
-			case out <- tui.Event{Time: ev.Time, Allowed: ev.Allowed, Text: describeEvent(ev, byIP)}:
+			case out <- tui.Event{Time: ev.Time, Allowed: ev.Allowed, Text: desc.describe(ev)}:
 			case <-ctx.Done():
 				return
 			}
