@@ -66,3 +66,14 @@ lab: deps build
 
 clean:
 	rm -rf bin bench.out
+
+.PHONY: kind-setup node-image
+
+## kind-setup: Docker (with netlab's runc wrapper when the host lacks capabilities) and the offline kind node image (root)
+kind-setup: build
+	./$(BIN) doctor --backend kind --fix
+	./$(BIN) node-image build
+
+## node-image: build (or find cached) the kind node image from the Go module proxy and Debian (root, Docker)
+node-image: build
+	./$(BIN) node-image build

@@ -108,6 +108,9 @@ func NewRoot(s Streams) *cobra.Command {
 		newLabCmd(s),
 		newGradeCmd(s),
 		newTUICmd(s),
+		newDoctorCmd(s),
+		newRuncWrapperCmd(s),
+		newNodeImageCmd(s),
 		newAgentCmd(s),
 	)
 	return root
