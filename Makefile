@@ -9,7 +9,7 @@ LDFLAGS   := -s -w -X github.com/netlab/netlab/internal/cli.version=$(VERSION)
 FUZZTIME  ?= 10s
 PKGS      := ./...
 
-.PHONY: all build test lint generate bench fuzz deps lab clean
+.PHONY: all build test lint generate bench fuzz deps lab clean test-kind
 
 all: build
 
@@ -77,3 +77,7 @@ kind-setup: build
 ## node-image: build (or find cached) the kind node image from the Go module proxy and Debian (root, Docker)
 node-image: build
 	./$(BIN) node-image build
+
+## test-kind: the kind backend end to end: a 2-node cluster, the netpol-lab lesson, the differential test, benchmarks (root, Docker, node image)
+test-kind:
+	$(GO) test -count=1 -v -timeout 40m -run '^TestKindLab$$' ./internal/kindlab/

@@ -95,6 +95,7 @@ const (
 	netpolMapCounters    = "counters"
 	netpolMapEndpoints   = "endpoints"
 	netpolMapEvents      = "events"
+	netpolMapHosts       = "hosts"
 	netpolMapPolicy      = "policy"
 	netpolMapPolicyNames = "policy_names"
 	netpolMapServices    = "services"
@@ -159,6 +160,7 @@ type netpolMapSpecs struct {
 	Counters    *ebpf.MapSpec `ebpf:"counters"`
 	Endpoints   *ebpf.MapSpec `ebpf:"endpoints"`
 	Events      *ebpf.MapSpec `ebpf:"events"`
+	Hosts       *ebpf.MapSpec `ebpf:"hosts"`
 	Policy      *ebpf.MapSpec `ebpf:"policy"`
 	PolicyNames *ebpf.MapSpec `ebpf:"policy_names"`
 	Services    *ebpf.MapSpec `ebpf:"services"`
@@ -197,6 +199,7 @@ type netpolMaps struct {
 	Counters    *ebpf.Map `ebpf:"counters"`
 	Endpoints   *ebpf.Map `ebpf:"endpoints"`
 	Events      *ebpf.Map `ebpf:"events"`
+	Hosts       *ebpf.Map `ebpf:"hosts"`
 	Policy      *ebpf.Map `ebpf:"policy"`
 	PolicyNames *ebpf.Map `ebpf:"policy_names"`
 	Services    *ebpf.Map `ebpf:"services"`
@@ -210,6 +213,7 @@ func (m *netpolMaps) Close() error {
 		m.Counters,
 		m.Endpoints,
 		m.Events,
+		m.Hosts,
 		m.Policy,
 		m.PolicyNames,
 		m.Services,

@@ -115,10 +115,14 @@ type State struct {
 	// IPs are known. The kind backend sets it; the sandbox (no kube-proxy)
 	// does not, and judges egress at the source only.
 	EgressAtDestination bool
+	// Hosts are the node's own addresses: traffic between them and the
+	// node's pods is never policed (NetworkPolicy lets a node reach its
+	// pods, which kubelet's probes need). Empty in the sandbox.
+	Hosts []netip.Addr
 }
 
 // SyncStats counts the map entries a Sync wrote or deleted, over the
-// endpoints, cidr_classes, policy, services and config maps (policy names
+// endpoints, cidr_classes, policy, services, hosts and config maps (policy names
 // are not counted).
 type SyncStats struct {
 	Added, Changed, Removed int
@@ -135,14 +139,18 @@ type kernelState struct {
 	rules     map[netpolPolicyKey]netpolPolicyVal
 	names     map[uint32]netpolPolicyName
 	services  map[uint32]uint32
+	hosts     map[uint32]uint32
 	config    map[uint32]netpolConfig
 }
 
 // Switches of the config map, mirrored from bpf/netpol.c.
 const cfgEgressAtDest = 1
 
-// maxServices mirrors the services map size in bpf/netpol.c.
-const maxServices = 16384
+// Map sizes of services and hosts, mirrored from bpf/netpol.c.
+const (
+	maxServices = 16384
+	maxHosts    = 256
+)
 
 // addrKey turns an IPv4 address into the map's __u32 in network byte order.
 func addrKey(a netip.Addr) uint32 {
@@ -165,6 +173,7 @@ func compile(s State) (*kernelState, error) {
 		rules:     make(map[netpolPolicyKey]netpolPolicyVal, len(s.Rules)),
 		names:     make(map[uint32]netpolPolicyName, len(s.Policies)),
 		services:  make(map[uint32]uint32, len(s.Services)),
+		hosts:     make(map[uint32]uint32, len(s.Hosts)),
 		config:    map[uint32]netpolConfig{0: {}},
 	}
 	if s.EgressAtDestination {
@@ -179,6 +188,16 @@ func compile(s State) (*kernelState, error) {
 	}
 	if len(ks.services) > maxServices {
 		return nil, fmt.Errorf("%d services, the map holds %d", len(ks.services), maxServices)
+	}
+	for _, a := range s.Hosts {
+		a = a.Unmap()
+		if !a.Is4() {
+			return nil, fmt.Errorf("host %v: only IPv4 is supported", a)
+		}
+		ks.hosts[addrKey(a)] = 1
+	}
+	if len(ks.hosts) > maxHosts {
+		return nil, fmt.Errorf("%d host addresses, the map holds %d", len(ks.hosts), maxHosts)
 	}
 
 	for a, ep := range s.Endpoints {
@@ -279,6 +298,9 @@ func (d *Dataplane) read() (*kernelState, error) {
 	if ks.services, err = dump[uint32, uint32](d.objs.Services); err != nil {
 		return nil, fmt.Errorf("reading services: %w", err)
 	}
+	if ks.hosts, err = dump[uint32, uint32](d.objs.Hosts); err != nil {
+		return nil, fmt.Errorf("reading hosts: %w", err)
+	}
 	if ks.config, err = dump[uint32, netpolConfig](d.objs.Config); err != nil {
 		return nil, fmt.Errorf("reading config: %w", err)
 	}
@@ -333,6 +355,7 @@ func (d *Dataplane) Sync(s State) (SyncStats, error) {
 	classes := diff(have.classes, want.classes, &st)
 	endpoints := diff(have.endpoints, want.endpoints, &st)
 	services := diff(have.services, want.services, &st)
+	hosts := diff(have.hosts, want.hosts, &st)
 	config := diff(have.config, want.config, &st)
 	config.del = nil // an array map's entries cannot be deleted
 
@@ -345,7 +368,9 @@ func (d *Dataplane) Sync(s State) (SyncStats, error) {
 		{"updating cidr_classes", func() error { return classes.update(d.objs.CidrClasses) }},
 		{"updating endpoints", func() error { return endpoints.update(d.objs.Endpoints) }},
 		{"updating services", func() error { return services.update(d.objs.Services) }},
+		{"updating hosts", func() error { return hosts.update(d.objs.Hosts) }},
 		{"updating config", func() error { return config.update(d.objs.Config) }},
+		{"deleting hosts", func() error { return hosts.delete(d.objs.Hosts) }},
 		{"deleting services", func() error { return services.delete(d.objs.Services) }},
 		{"deleting endpoints", func() error { return endpoints.delete(d.objs.Endpoints) }},
 		{"deleting cidr_classes", func() error { return classes.delete(d.objs.CidrClasses) }},
@@ -446,6 +471,10 @@ func (d *Dataplane) Current() (State, error) {
 		s.Services = append(s.Services, keyAddr(k))
 	}
 	slices.SortFunc(s.Services, netip.Addr.Compare)
+	for k := range ks.hosts {
+		s.Hosts = append(s.Hosts, keyAddr(k))
+	}
+	slices.SortFunc(s.Hosts, netip.Addr.Compare)
 	s.EgressAtDestination = ks.config[0].Flags&cfgEgressAtDest != 0
 	for i, n := range ks.names {
 		if int(i) >= NoPolicy {

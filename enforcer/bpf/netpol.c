@@ -25,6 +25,9 @@
 //   services      ClusterIPs whose backends are pods (kind only; empty in the
 //                 sandbox)
 //   config        one entry of switches (kind only; all zero in the sandbox)
+//   hosts         addresses of the node itself (kind only): traffic between
+//                 them and the node's pods is never policed, as NetworkPolicy
+//                 requires (kubelet's probes come from there)
 //
 // Services. On a cluster with kube-proxy the source pod's veth sees a packet
 // to a Service still addressed to the ClusterIP: kube-proxy rewrites it later
@@ -213,6 +216,15 @@ struct {
 	__type(value, struct config);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32); // node address, network byte order
+	__type(value, __u32); // unused (1)
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} hosts SEC(".maps");
 
 // Emit struct event into BTF so that bpf2go generates its Go twin.
 const struct event *unused_event __attribute__((unused));
@@ -409,7 +421,13 @@ static __always_inline int enforce(struct __sk_buff *skb, __u8 dir) {
 	__u32 flags = cfg ? cfg->flags : 0;
 
 	int allow;
-	if (dir == DIR_EGRESS && (flags & CFG_EGRESS_AT_DEST) &&
+	int host = 0;
+	if (bpf_map_lookup_elem(&hosts, dir == DIR_EGRESS ? &p.daddr : &p.saddr)) {
+		// 3c. This node talking to its own pods (kubelet's probes):
+		// always allowed, and not worth an event.
+		allow = 1;
+		host = 1;
+	} else if (dir == DIR_EGRESS && (flags & CFG_EGRESS_AT_DEST) &&
 	    bpf_map_lookup_elem(&services, &p.daddr)) {
 		// 3a. To a ClusterIP: judged where kube-proxy delivers it.
 		struct endpoint *subject = bpf_map_lookup_elem(&endpoints, &subject_addr);
@@ -420,7 +438,7 @@ static __always_inline int enforce(struct __sk_buff *skb, __u8 dir) {
 		// 3. Isolated: some rule must admit the peer on this port.
 		allow = decide(subject_addr, peer_addr, dir, &p, &v, &peer_known);
 	}
-	if (allow && dir == DIR_INGRESS && (flags & CFG_EGRESS_AT_DEST)) {
+	if (allow && !host && dir == DIR_INGRESS && (flags & CFG_EGRESS_AT_DEST)) {
 		// 3b. The sender's egress policy, judged here where both pod IPs
 		// are known (the sender may have addressed a ClusterIP).
 		struct verdict ev = {
@@ -465,7 +483,7 @@ static __always_inline int enforce(struct __sk_buff *skb, __u8 dir) {
 		want_event = (p.tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
 	else
 		want_event = is_new;
-	if (want_event) {
+	if (want_event && !host) {
 		if (!peer_known && v.policy == NO_POLICY) {
 			struct endpoint *peer = bpf_map_lookup_elem(&endpoints, &peer_addr);
 			if (peer)

@@ -52,7 +52,15 @@ type Target struct {
 	Port     int    `json:"port"`               // 1-65535
 	Protocol string `json:"protocol,omitempty"` // "TCP" (default), "UDP" or "SCTP"
 	Name     string `json:"name,omitempty"`     // the caller's label for the cell, e.g. "x/b"
+	// DNS makes a UDP probe send a DNS query (for the root's NS records)
+	// instead of ProbePayload, for destinations that are real DNS servers
+	// rather than netlab agents (CoreDNS on kind); any DNS reply counts.
+	DNS bool `json:"dns,omitempty"`
 }
+
+// dnsQuery asks for the root zone's NS records: the smallest query every
+// DNS server answers (with data, REFUSED or SERVFAIL, all of them replies).
+var dnsQuery = []byte{0x4e, 0x4c, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1}
 
 // Result is the outcome of probing one Target.
 type Result struct {
@@ -167,7 +175,14 @@ func probeOne(ctx context.Context, t Target, timeout time.Duration, r *net.Resol
 	case TCP:
 		reply, err = probeTCP(ctx, addr, deadline)
 	case UDP:
-		reply, err = probeUDP(ctx, addr, deadline)
+		payload := []byte(ProbePayload)
+		if t.DNS {
+			payload = dnsQuery
+		}
+		reply, err = probeUDP(ctx, addr, payload, deadline)
+		if err == nil && t.DNS {
+			reply = "dns reply"
+		}
 	case SCTP:
 		reply, err = dialSCTP(ctx, ip, t.Port, deadline)
 	}
@@ -237,7 +252,7 @@ func probeTCP(ctx context.Context, addr string, deadline time.Time) (string, err
 // probeUDP sends ProbePayload on a connected socket every udpRetransmit until
 // a datagram comes back, the kernel reports ICMP port unreachable
 // (ECONNREFUSED on a connected socket) or the deadline passes.
-func probeUDP(ctx context.Context, addr string, deadline time.Time) (string, error) {
+func probeUDP(ctx context.Context, addr string, payload []byte, deadline time.Time) (string, error) {
 	d := net.Dialer{Deadline: deadline}
 	conn, err := d.DialContext(ctx, "udp", addr)
 	if err != nil {
@@ -249,7 +264,7 @@ func probeUDP(ctx context.Context, addr string, deadline time.Time) (string, err
 	defer stop()
 	buf := make([]byte, 512)
 	for {
-		if _, err := conn.Write([]byte(ProbePayload)); err != nil {
+		if _, err := conn.Write(payload); err != nil {
 			return "", err
 		}
 		wait := time.Now().Add(udpRetransmit)

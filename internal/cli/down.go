@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 
-	"github.com/netlab/netlab/internal/sandbox"
 	"github.com/spf13/cobra"
 )
 
@@ -14,16 +13,13 @@ func newDownCmd(s Streams) *cobra.Command {
 		Short: "Remove a lab: processes, eBPF programs, pinned maps, namespaces, links, state",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			name, err := lab.resolve()
+			name, b, err := lab.resolveBackend()
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(s.Err, "Removing lab %q\n", name)
-			if err := sandbox.Down(name, s.Err); err != nil {
+			if err := b.Down(cmd.Context(), name, s.Err); err != nil {
 				return err
-			}
-			if left := sandbox.Leftovers(name); len(left) > 0 {
-				return fmt.Errorf("lab %s: left behind: %v", name, left)
 			}
 			fmt.Fprintf(s.Out, "Lab %s removed.\n", name)
 			return nil

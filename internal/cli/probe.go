@@ -18,6 +18,7 @@ type probeFlags struct {
 	byName   bool
 	internet bool
 	why      bool
+	services bool
 }
 
 func (f *probeFlags) add(cmd *cobra.Command) {
@@ -27,6 +28,7 @@ func (f *probeFlags) add(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.byName, "by-name", false, "connect to <pod>.<ns> through the lab's DNS (DNS failure is reported as dns-failed)")
 	cmd.Flags().BoolVar(&f.why, "why", false, "also report the enforcer's own verdict for each cell: which side dropped it, or which policy rule admitted it (reads the live event stream, so not while 'netlab events' runs)")
 	cmd.Flags().BoolVar(&f.internet, "internet", false, "also probe the internet host "+sandbox.InternetIP.String()+" (80, 443)")
+	cmd.Flags().BoolVar(&f.services, "via-service", false, "kind labs: reach each port through the ClusterIP of a Service that selects only that pod (with --by-name, its svc.ns.svc.cluster.local name); ports no such Service exposes are left out")
 }
 
 func (f *probeFlags) options() sandbox.ProbeOptions {
@@ -55,11 +57,11 @@ counted as allowed). -o json has sim's schema plus "detail".`,
 			if err := checkOutput(output, "table", "json"); err != nil {
 				return err
 			}
-			name, err := lab.resolve()
+			name, b, err := lab.resolveBackend()
 			if err != nil {
 				return err
 			}
-			m, err := sandbox.Probe(cmd.Context(), name, pf.options())
+			m, err := b.Probe(cmd.Context(), name, pf)
 			if err != nil {
 				return err
 			}

@@ -105,13 +105,14 @@ func NewRoot(s Streams) *cobra.Command {
 		newEventsCmd(s),
 		newDownCmd(s),
 		newEnforcerCmd(s),
-		newLabCmd(s),
-		newGradeCmd(s),
-		newTUICmd(s),
+		newAgentCmd(s),
+		newNodeAgentCmd(s),
 		newDoctorCmd(s),
 		newRuncWrapperCmd(s),
 		newNodeImageCmd(s),
-		newAgentCmd(s),
+		newLabCmd(s),
+		newGradeCmd(s),
+		newTUICmd(s),
 	)
 	return root
 }

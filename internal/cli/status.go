@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"syscall"
 
+	"github.com/netlab/netlab/internal/kindlab"
 	"github.com/netlab/netlab/internal/sandbox"
 	"github.com/spf13/cobra"
 )
@@ -36,9 +37,18 @@ func newStatusCmd(s Streams) *cobra.Command {
 				enc.SetIndent("", "  ")
 				return enc.Encode(states)
 			}
-			if len(states) == 0 {
+			kinds, err := kindlab.List()
+			if err != nil {
+				return err
+			}
+			if len(states) == 0 && len(kinds) == 0 {
 				fmt.Fprintln(s.Out, "No lab is running. Start one with 'sudo netlab up'.")
 				return nil
+			}
+			for _, k := range kinds {
+				if err := kindStatus(cmd.Context(), s.Out, k); err != nil {
+					return err
+				}
 			}
 			for _, st := range states {
 				enf := "enforcer " + alive(st.EnforcerPID)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/netlab/netlab/internal/kindlab"
 	"github.com/netlab/netlab/internal/sandbox"
 	"github.com/netlab/netlab/internal/world"
 	"github.com/netlab/netlab/scenarios"
@@ -15,7 +16,8 @@ import (
 var errNeedRoot = errors.New("the sandbox needs root for network namespaces and eBPF: run netlab with sudo")
 
 func newUpCmd(s Streams) *cobra.Command {
-	var name, scenario, enforcement string
+	var name, scenario, enforcement, backendName, nodeImage string
+	var nodes int
 	var worldFiles []string
 	cmd := &cobra.Command{
 		Use:   "up",
@@ -44,7 +46,13 @@ accepted and stored, and nothing is blocked.`,
 			if err := sandbox.ValidateEnforcement(enforcement); err != nil {
 				return err
 			}
-			if os.Geteuid() != 0 {
+			if backendName != "sandbox" && backendName != "kind" {
+				return fmt.Errorf("--backend %q: want sandbox or kind", backendName)
+			}
+			if backendName == "sandbox" && nodes != 0 {
+				return fmt.Errorf("--nodes: the sandbox has one node; use --backend kind")
+			}
+			if os.Geteuid() != 0 && backendName == "sandbox" {
 				return errNeedRoot
 			}
 			if name == "" {
@@ -59,6 +67,10 @@ accepted and stored, and nothing is blocked.`,
 				return err
 			}
 			fmt.Fprintf(s.Err, "Starting lab %q (%d pods, %d policies)\n", name, len(w.Pods), len(w.Policies))
+			if backendName == "kind" {
+				return upKind(cmd.Context(), s, w, kindlab.Options{Name: name, Scenario: scenario, Nodes: nodes,
+					NodeImage: nodeImage, Enforcement: enforcement, Progress: s.Err})
+			}
 			st, err := sandbox.Up(cmd.Context(), w, sandbox.Options{Name: name, Scenario: scenario, Progress: s.Err, Enforcement: enforcement})
 			if err != nil {
 				return err
@@ -68,6 +80,9 @@ accepted and stored, and nothing is blocked.`,
 		},
 	}
 	cmd.Flags().StringVar(&name, "name", "", "lab name (default netlab)")
+	cmd.Flags().StringVar(&backendName, "backend", "sandbox", "sandbox (network namespaces, root) or kind (a real cluster, Docker)")
+	cmd.Flags().IntVar(&nodes, "nodes", 0, "kind: number of nodes, one control plane and the rest workers (default 2)")
+	cmd.Flags().StringVar(&nodeImage, "node-image", "", "kind: node image (default: kind's, else netlab's offline build)")
 	cmd.Flags().StringArrayVar(&worldFiles, "world", nil, "world manifests (file or directory; repeatable)")
 	cmd.Flags().StringVar(&enforcement, "enforcer", sandbox.EnforceEBPF, "ebpf (enforce policies) or none (accept policies, enforce nothing)")
 	cmd.Flags().StringVar(&scenario, "scenario", "", "built-in scenario ("+strings.Join(scenarios.Names(), ", ")+"); default netpol-lab when no --world")

@@ -8,7 +8,6 @@ import (
 	"github.com/netlab/netlab/internal/junit"
 	"github.com/netlab/netlab/internal/matrix"
 	"github.com/netlab/netlab/internal/netpol"
-	"github.com/netlab/netlab/internal/sandbox"
 	"github.com/netlab/netlab/internal/world"
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
@@ -50,20 +49,20 @@ the engine's explanation of what should have happened; the exit status is
 			if err := checkOutput(output, "text", "json", "junit"); err != nil {
 				return err
 			}
-			name, err := lab.resolve()
+			name, b, err := lab.resolveBackend()
 			if err != nil {
 				return err
 			}
-			got, err := sandbox.Probe(cmd.Context(), name, pf.options())
+			got, err := b.Probe(cmd.Context(), name, pf)
 			if err != nil {
 				return err
 			}
-			st, err := sandbox.Load(name)
+			w, err := b.World(cmd.Context(), name)
 			if err != nil {
 				return err
 			}
-			rep := compare(name, st.World, got)
-			if !st.Enforcing() && output == "text" {
+			rep := compare(name, w, got)
+			if !b.Enforcing(name) && output == "text" {
 				fmt.Fprintln(s.Out, "note: this lab does not enforce policies (--enforcer none): every policy below is stored and ignored")
 			}
 			switch output {
