@@ -1,6 +1,8 @@
 # netlab — build, test and benchmark. Everything runs from a fresh clone with
-# only Go installed; `deps` installs the few Debian packages the sandbox
-# needs (iproute2, iptables) when they are missing.
+# only Go installed: `deps` installs the few Debian packages the sandbox and
+# its tests need (iproute2, iptables, tmux) when they are missing, and
+# `kind-setup` installs Docker from Debian and builds the kind node image
+# offline (cached under /var/cache/netlab; seconds once built).
 
 GO        ?= go
 BIN       := bin/netlab
@@ -28,8 +30,10 @@ deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
-## test: lint, every test (privileged ones for real: run as root), brief fuzzing
-test: deps lint build
+## test: lint, every test (privileged ones for real: run as root; the kind
+## tests need Docker and the node image, which kind-setup provides, cached),
+## the TUI in tmux, brief fuzzing
+test: deps lint build kind-setup
 	$(GO) test -count=1 -timeout 20m $(PKGS)
 	TERM=xterm-256color NETLAB_E2E_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -tags e2e -timeout 10m ./tui/e2e/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/world/

@@ -34,13 +34,20 @@ Without --world the netpol-lab scenario is used: namespace netpol-lab with
 client, frontend (80) and backend (8080), plus kube-dns. Policies in the
 world file are applied from the start.
 
+--backend kind creates a real kind cluster instead (Docker; see 'netlab
+doctor --backend kind'): netlab's own CNI and eBPF enforcer run as a
+DaemonSet, the scenario's pods run netlab's agent, and you use kubectl
+against the context kind-LAB. The node image is kind's when it can be
+pulled, else netlab's offline build ('netlab node-image build').
+
 --enforcer none starts the same lab with the enforcer holding no policies,
 like a cluster whose network plugin ignores NetworkPolicy: policies are
 accepted and stored, and nothing is blocked.`,
 		Example: `  sudo netlab up
   sudo netlab up --world my-world.yaml --name t1
   sudo netlab up --scenario netpol-lab --name lab2
-  sudo netlab up --enforcer none --name unenforced`,
+  sudo netlab up --enforcer none --name unenforced
+  sudo netlab up --backend kind --nodes 2 --name k1`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := sandbox.ValidateEnforcement(enforcement); err != nil {
