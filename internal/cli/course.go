@@ -28,15 +28,23 @@ func newSession(s Streams, timeout time.Duration) (*course.Session, error) {
 }
 
 func newLabStartCmd(s Streams) *cobra.Command {
-	return &cobra.Command{
+	var backend string
+	cmd := &cobra.Command{
 		Use:   "start NAME",
 		Short: "Start (or resume) a lab: bring its scenario up and show the current task",
-		Long: `start brings the lab's scenario up as the sandbox lab "course" and puts it
-in the state of your current task. Your place (task, hints, scores) is kept
-in $XDG_STATE_HOME/netlab/progress.json, so 'netlab down' and a later start
-resume where you were. Starting another lab replaces the running one.`,
+		Long: `start brings the lab's scenario up as the lab "course" and puts it in the
+state of your current task. Your place (task, hints, scores) is kept in
+$XDG_STATE_HOME/netlab/progress.json, so 'netlab down' and a later start
+resume where you were. Starting another lab replaces the running one.
+
+--backend kind runs the lab on a kind cluster (Docker) instead of the
+sandbox; you then use kubectl --context kind-course for policies. On kind,
+probes cannot start inside the cluster's CoreDNS pod, so its outgoing
+cells are the engine's prediction (marked "predicted"); labs that need the
+internet host run on the sandbox only.`,
 		Example: `  sudo netlab lab list
-  sudo netlab lab start default-deny`,
+  sudo netlab lab start default-deny
+  sudo netlab lab start db-isolation --backend kind`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if os.Geteuid() != 0 {
@@ -46,6 +54,7 @@ resume where you were. Starting another lab replaces the running one.`,
 			if err != nil {
 				return err
 			}
+			sess.Backend = backend
 			pos, err := sess.Start(cmd.Context(), args[0])
 			if err != nil {
 				return err
@@ -54,6 +63,8 @@ resume where you were. Starting another lab replaces the running one.`,
 			return printTask(s, pos)
 		},
 	}
+	cmd.Flags().StringVar(&backend, "backend", "", "sandbox (network namespaces) or kind (a real cluster, Docker); default: where the course lab runs, else sandbox")
+	return cmd
 }
 
 // printTask shows the current task's brief and what to do next.
@@ -183,7 +194,7 @@ starts. Exit status 1 when the task does not pass yet.`,
 			}
 			var next course.Position
 			if res.Passed {
-				if next, _, err = sess.Next(); err != nil {
+				if next, _, err = sess.Next(cmd.Context()); err != nil {
 					return err
 				}
 			}
@@ -270,7 +281,7 @@ func newLabResetCmd(s Streams) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			pos, err := sess.Reset()
+			pos, err := sess.Reset(cmd.Context())
 			if err != nil {
 				return err
 			}

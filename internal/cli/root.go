@@ -84,7 +84,7 @@ func NewRoot(s Streams) *cobra.Command {
 	root.Args = cobra.NoArgs
 	root.RunE = func(cmd *cobra.Command, _ []string) error {
 		if f, ok := s.In.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-			return runTUI(cmd.Context(), s, "", 700*time.Millisecond)
+			return runTUI(cmd.Context(), s, "", "", 700*time.Millisecond)
 		}
 		return cmd.Help()
 	}

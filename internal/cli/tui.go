@@ -10,7 +10,6 @@ import (
 	"github.com/netlab/netlab/enforcer"
 	"github.com/netlab/netlab/internal/course"
 	"github.com/netlab/netlab/internal/grade"
-	"github.com/netlab/netlab/internal/labsandbox"
 	"github.com/netlab/netlab/internal/matrix"
 	"github.com/netlab/netlab/internal/progress"
 	"github.com/netlab/netlab/internal/sandbox"
@@ -20,7 +19,7 @@ import (
 )
 
 func newTUICmd(s Streams) *cobra.Command {
-	var lab string
+	var lab, backend string
 	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "tui",
@@ -35,15 +34,16 @@ fits 80x24 and has no colours when NO_COLOR is set.`,
   sudo netlab tui --lab default-deny`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runTUI(cmd.Context(), s, lab, timeout)
+			return runTUI(cmd.Context(), s, lab, backend, timeout)
 		},
 	}
+	cmd.Flags().StringVar(&backend, "backend", "", "where labs start: sandbox, or kind (a real cluster; Docker); default: where the course lab runs, else sandbox")
 	cmd.Flags().StringVar(&lab, "lab", "", "start this lab at once instead of showing the picker")
 	cmd.Flags().DurationVar(&timeout, "timeout", 700*time.Millisecond, "per-connection probe timeout of the grid and checks")
 	return cmd
 }
 
-func runTUI(ctx context.Context, s Streams, lab string, timeout time.Duration) error {
+func runTUI(ctx context.Context, s Streams, lab, backend string, timeout time.Duration) error {
 	if os.Geteuid() != 0 {
 		return errNeedRoot
 	}
@@ -52,17 +52,18 @@ func runTUI(ctx context.Context, s Streams, lab string, timeout time.Duration) e
 		return err
 	}
 	opts := tui.Options{Lab: lab, AltScreen: true, In: s.In, Out: s.Out}
-	return tui.Run(ctx, &lessons{store: st, timeout: timeout}, opts)
+	return tui.Run(ctx, &lessons{store: st, timeout: timeout, backend: backend}, opts)
 }
 
 // lessons adapts the course session to the TUI.
 type lessons struct {
 	store   progress.Store
 	timeout time.Duration
+	backend string
 }
 
 func (l *lessons) session(progressLine func(string)) *course.Session {
-	sess := &course.Session{Store: l.store, Timeout: l.timeout}
+	sess := &course.Session{Store: l.store, Timeout: l.timeout, Backend: l.backend}
 	if progressLine != nil {
 		sess.Progress = lineWriter(progressLine)
 	}
@@ -78,11 +79,12 @@ func (l *lessons) Labs(ctx context.Context) ([]tui.LabInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, upErr := sandbox.Load(course.Instance)
+	sess := l.session(nil)
+	_, up := sess.Runtime().Running()
 	var out []tui.LabInfo
 	for _, lab := range all {
 		info := tui.LabInfo{Name: lab.Name, Title: lab.Title, Summary: lab.Summary, Tasks: len(lab.Tasks),
-			Running: upErr == nil && f.Current == lab.Name}
+			Running: up && f.Current == lab.Name}
 		if lp, ok := f.Labs[lab.Name]; ok {
 			info.Passed = len(lp.Passed)
 		}
@@ -130,37 +132,36 @@ func (l *lesson) Task() tui.TaskInfo {
 }
 
 func (l *lesson) Grid(ctx context.Context) (*matrix.Matrix, error) {
-	pos := l.position()
-	t := pos.Task
-	if t == nil {
-		t = pos.Lab.Tasks[len(pos.Lab.Tasks)-1]
-	}
-	return labsandbox.Probe(ctx, course.Instance, t, labsandbox.Options{Timeout: l.sess.Timeout})
+	return l.sess.Probe(ctx)
 }
 
-// Changes polls the lab's state generation, which every apply, delete and
-// label bumps.
+// Changes polls the lab's version, which every apply, delete and label
+// changes (the sandbox's state generation; on kind, the hash of what the
+// API server holds).
 func (l *lesson) Changes(ctx context.Context) (<-chan struct{}, error) {
-	st, err := sandbox.Load(course.Instance)
+	rt := l.sess.Runtime()
+	last, err := rt.Version(ctx)
 	if err != nil {
 		return nil, err
 	}
 	ch := make(chan struct{}, 1)
 	go func() {
 		defer close(ch)
-		gen := st.Generation
 		for {
 			select {
 			case <-ctx.Done():
 				return
-			case <-time.After(300 * time.Millisecond):
+			case <-time.After(500 * time.Millisecond):
 			}
-			st, err := sandbox.Load(course.Instance)
+			v, err := rt.Version(ctx)
 			if err != nil {
-				return
+				if ctx.Err() != nil {
+					return
+				}
+				continue
 			}
-			if st.Generation != gen {
-				gen = st.Generation
+			if v != last {
+				last = v
 				select {
 				case ch <- struct{}{}:
 				default:
@@ -172,6 +173,9 @@ func (l *lesson) Changes(ctx context.Context) (<-chan struct{}, error) {
 }
 
 func (l *lesson) Events(ctx context.Context) (<-chan tui.Event, error) {
+	if l.sess.Runtime().Backend() != course.Sandbox {
+		return nil, nil // on kind the verdicts stay on each node
+	}
 	desc, err := newEventDescriber(course.Instance)
 	if err != nil {
 		return nil, err
@@ -256,7 +260,7 @@ func (l *lesson) Hint(ctx context.Context) (string, bool, error) {
 }
 
 func (l *lesson) Next(ctx context.Context) (bool, error) {
-	pos, advanced, err := l.sess.Next()
+	pos, advanced, err := l.sess.Next(ctx)
 	if err != nil {
 		return false, err
 	}

@@ -19,8 +19,6 @@ import (
 	"github.com/netlab/netlab/internal/labsandbox"
 	"github.com/netlab/netlab/internal/matrix"
 	"github.com/netlab/netlab/internal/progress"
-	"github.com/netlab/netlab/internal/sandbox"
-	"github.com/netlab/netlab/internal/world"
 	"github.com/netlab/netlab/labs"
 )
 
@@ -41,6 +39,10 @@ type Session struct {
 	Timeout time.Duration
 	// Progress receives a line per step of long operations (nil: quiet).
 	Progress io.Writer
+	// Backend is where Start brings a lab up: Sandbox or Kind; empty
+	// means where the course lab already runs, else the sandbox. The other
+	// calls use the backend the lab runs on.
+	Backend string
 }
 
 // Position is where the learner is.
@@ -60,9 +62,8 @@ func (s *Session) instance() string {
 	return s.Instance
 }
 
-func (s *Session) sandboxOptions() labsandbox.Options {
-	return labsandbox.Options{Self: s.Self, Timeout: s.Timeout, Progress: s.Progress}
-}
+// Runtime is the running lab the session drives.
+func (s *Session) Runtime() Runtime { return runningRuntime(s.instance(), s.Self) }
 
 // Current returns the learner's position in the lab in progress.
 func (s *Session) Current() (Position, error) {
@@ -117,59 +118,50 @@ func (s *Session) Start(ctx context.Context, name string) (Position, error) {
 	if err != nil {
 		return Position{}, err
 	}
+	rt := s.Runtime() // without a backend, stay where the course runs
+	if s.Backend != "" {
+		if rt, err = NewRuntime(s.Backend, s.instance(), s.Self); err != nil {
+			return pos, err
+		}
+	}
+	if l.Internet && rt.Backend() != Sandbox {
+		return pos, fmt.Errorf("lab %s needs the internet host, which only the sandbox backend has", l.Name)
+	}
 	running := false
-	if st, err := sandbox.Load(s.instance()); err == nil {
-		if prev == l.Name && st.Scenario == l.Scenario {
+	if old := s.Runtime(); old.Backend() != rt.Backend() {
+		if _, up := old.Running(); up {
+			if err := old.Down(ctx, s.Progress); err != nil {
+				return pos, fmt.Errorf("stopping the previous lab: %w", err)
+			}
+		}
+	}
+	if scenario, up := rt.Running(); up {
+		if prev == l.Name && scenario == l.Scenario {
 			running = true
-		} else if err := sandbox.Down(s.instance(), s.Progress); err != nil {
+		} else if err := rt.Down(ctx, s.Progress); err != nil {
 			return pos, fmt.Errorf("stopping the previous lab: %w", err)
 		}
 	}
 	if !running {
-		if _, err := labsandbox.Up(ctx, l, s.instance(), s.sandboxOptions()); err != nil {
+		first := l.Tasks[0]
+		if err := rt.Up(ctx, first.StartWorld(), l.Scenario, labsandbox.Enforcement(first), s.Progress); err != nil {
 			return pos, err
 		}
-		if err := s.enter(pos.Task, true); err != nil {
+		if err := s.enter(ctx, pos.Task, true); err != nil {
 			return pos, err
 		}
 	}
 	return pos, nil
 }
 
-// enter puts the running sandbox into task t's starting state: its labels
-// and enforcer always; its starting policies when the lab gives the task
-// its own (always, with fresh), otherwise the learner's policies stay.
-func (s *Session) enter(t *labs.Task, fresh bool) error {
+// enter puts the running lab into task t's starting state: its labels and
+// enforcer always; its starting policies when the lab gives the task its
+// own (always, with fresh), otherwise the learner's policies stay.
+func (s *Session) enter(ctx context.Context, t *labs.Task, fresh bool) error {
 	if t == nil {
 		return nil
 	}
-	if fresh || t.StartYAML != "" {
-		if err := labsandbox.Enter(s.instance(), t, false); err != nil {
-			return fmt.Errorf("task %s: entering its starting state: %w", t.ID(), err)
-		}
-	} else {
-		want := t.World()
-		_, err := sandbox.Change(s.instance(), func(w *world.World) error {
-			for _, ns := range w.Namespaces {
-				if n := want.Namespace(ns.Name); n != nil {
-					ns.Labels = n.Labels
-				}
-			}
-			for _, p := range w.Pods {
-				if q := want.Pod(p.Key()); q != nil {
-					p.Labels = q.Labels
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("task %s: setting its labels: %w", t.ID(), err)
-		}
-	}
-	if _, err := sandbox.SetEnforcement(s.instance(), labsandbox.Enforcement(t)); err != nil {
-		return fmt.Errorf("task %s: %w", t.ID(), err)
-	}
-	return nil
+	return enterTask(ctx, s.Runtime(), t, fresh || t.StartYAML != "")
 }
 
 // Check probes the running lab and grades the current task; it returns
@@ -183,15 +175,19 @@ func (s *Session) Check(ctx context.Context) (*grade.Result, *matrix.Matrix, err
 	if pos.Finished() {
 		return nil, nil, fmt.Errorf("lab %s is finished (%s of %d points); 'netlab lab start %s' starts it over", pos.Lab.Name, fmtPoints(pos.Done.Score()), pos.Lab.Points(), pos.Lab.Name)
 	}
-	st, err := sandbox.Load(s.instance())
-	if err != nil {
-		return nil, nil, fmt.Errorf("the lab is not running (%w): 'netlab lab start %s' brings it back where you were", err, pos.Lab.Name)
+	rt := s.Runtime()
+	if _, up := rt.Running(); !up {
+		return nil, nil, fmt.Errorf("the lab is not running: 'netlab lab start %s' brings it back where you were", pos.Lab.Name)
 	}
-	m, err := labsandbox.Probe(ctx, s.instance(), pos.Task, s.sandboxOptions())
+	applied, err := rt.World(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	res := grade.Task(pos.Task, st.World, m, grade.Options{HintsShown: pos.Done.HintsShown})
+	m, err := rt.Probe(ctx, pos.Task, s.Timeout)
+	if err != nil {
+		return nil, nil, err
+	}
+	res := grade.Task(pos.Task, applied, m, grade.Options{HintsShown: pos.Done.HintsShown})
 	if !res.Passed {
 		return res, m, nil
 	}
@@ -214,7 +210,7 @@ func (s *Session) Check(ctx context.Context) (*grade.Result, *matrix.Matrix, err
 // passed, and enters its starting state (its labels and enforcer; its own
 // starting policies if the lab gives it some, else the learner's stay).
 // advanced is false when the current task has not passed yet.
-func (s *Session) Next() (pos Position, advanced bool, err error) {
+func (s *Session) Next(ctx context.Context) (pos Position, advanced bool, err error) {
 	err = s.Store.Update(func(f *progress.File) error {
 		if f.Current == "" {
 			return ErrNoCurrent
@@ -242,7 +238,7 @@ func (s *Session) Next() (pos Position, advanced bool, err error) {
 		return pos, false, err
 	}
 	if advanced {
-		err = s.enter(pos.Task, false)
+		err = s.enter(ctx, pos.Task, false)
 	}
 	return pos, advanced, err
 }
@@ -297,7 +293,7 @@ func (s *Session) Solution() (*labs.Task, error) {
 
 // Reset restores the current task's starting state in the running lab:
 // its labels, enforcer and starting policies; the learner's policies go.
-func (s *Session) Reset() (Position, error) {
+func (s *Session) Reset(ctx context.Context) (Position, error) {
 	pos, err := s.Current()
 	if err != nil {
 		return pos, err
@@ -305,7 +301,7 @@ func (s *Session) Reset() (Position, error) {
 	if pos.Finished() {
 		return pos, fmt.Errorf("lab %s is finished; 'netlab lab start %s' starts it over", pos.Lab.Name, pos.Lab.Name)
 	}
-	return pos, s.enter(pos.Task, true)
+	return pos, s.enter(ctx, pos.Task, true)
 }
 
 // WriteFiles writes the files a task hands to the learner (e.g. the last
@@ -340,4 +336,18 @@ func fmtPoints(f float64) string {
 		return fmt.Sprint(int(f))
 	}
 	return fmt.Sprintf("%.1f", f)
+}
+
+// Probe measures the current task's cells in the running lab (the TUI's
+// grid); once the lab is finished, the last task's.
+func (s *Session) Probe(ctx context.Context) (*matrix.Matrix, error) {
+	pos, err := s.Current()
+	if err != nil {
+		return nil, err
+	}
+	t := pos.Task
+	if t == nil {
+		t = pos.Lab.Tasks[len(pos.Lab.Tasks)-1]
+	}
+	return s.Runtime().Probe(ctx, t, s.Timeout)
 }

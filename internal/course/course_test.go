@@ -160,7 +160,7 @@ func TestSession(t *testing.T) {
 	}
 
 	// Next refuses to move on before a pass.
-	if pos, advanced, err := s.Next(); err != nil || advanced || pos.Task.Name != "deny-ingress" {
+	if pos, advanced, err := s.Next(ctx); err != nil || advanced || pos.Task.Name != "deny-ingress" {
 		t.Fatalf("next before a pass: advanced %v to %v (%v)", advanced, pos.Task, err)
 	}
 	// The right answer passes and moves on.
@@ -172,7 +172,7 @@ func TestSession(t *testing.T) {
 	if !res.Passed || res.Points != 10 || len(m.Results) != res.Cells {
 		t.Fatalf("right answer: passed %v, %v points, %d cells measured for %d graded", res.Passed, res.Points, len(m.Results), res.Cells)
 	}
-	next, advanced, err := s.Next()
+	next, advanced, err := s.Next(ctx)
 	if err != nil || !advanced || next.Task == nil || next.Task.Name != "deny-all" {
 		t.Fatalf("next after a pass: advanced %v to %v (%v)", advanced, next.Task, err)
 	}
@@ -202,7 +202,7 @@ func TestSession(t *testing.T) {
 	// Reset removes the learner's policies.
 	before := policyNames(t, instance)
 	apply(t, instance, denyBackend)
-	if _, err := s.Reset(); err != nil {
+	if _, err := s.Reset(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if after := policyNames(t, instance); after != before {
@@ -221,7 +221,7 @@ func TestSession(t *testing.T) {
 	if res, _, err = s.Check(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if next, _, err = s.Next(); err != nil {
+	if next, _, err = s.Next(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if !res.Passed || !next.Finished() {

@@ -13,7 +13,6 @@ import (
 
 	"github.com/netlab/netlab/internal/grade"
 	"github.com/netlab/netlab/internal/labsandbox"
-	"github.com/netlab/netlab/internal/sandbox"
 	"github.com/netlab/netlab/internal/world"
 	"github.com/netlab/netlab/labs"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -148,7 +147,9 @@ func readRemove(path string, t *labs.Task) ([]string, error) {
 
 // GradeOptions shape a classroom grading run.
 type GradeOptions struct {
-	// Instance is the sandbox lab name (default: one unique to this run).
+	// Backend is Sandbox (default) or Kind.
+	Backend string
+	// Instance is the lab name (default: one unique to this run).
 	Instance string
 	Self     string
 	Timeout  time.Duration
@@ -181,19 +182,25 @@ func Grade(ctx context.Context, l *labs.Lab, answers []Answer, o GradeOptions) (
 	if name == "" {
 		name = fmt.Sprintf("grade-%d", os.Getpid()%1000000)
 	}
-	so := labsandbox.Options{Self: o.Self, Timeout: o.Timeout}
-	if _, err := labsandbox.Up(ctx, l, name, so); err != nil {
+	rt, err := NewRuntime(o.Backend, name, o.Self)
+	if err != nil {
+		return nil, nil, err
+	}
+	if l.Internet && rt.Backend() != Sandbox {
+		return nil, nil, fmt.Errorf("lab %s needs the internet host, which only the sandbox backend has", l.Name)
+	}
+	first := l.Tasks[0]
+	if err := rt.Up(ctx, first.StartWorld(), l.Scenario, labsandbox.Enforcement(first), o.Progress); err != nil {
 		return nil, nil, fmt.Errorf("starting lab %s: %w", l.Name, err)
 	}
 	defer func() {
-		if derr := sandbox.Down(name, nil); derr != nil && err == nil {
+		if derr := rt.Down(context.WithoutCancel(ctx), nil); derr != nil && err == nil {
 			err = fmt.Errorf("tearing down %s: %w", name, derr)
 		}
 	}()
-	sess := &Session{Instance: name, Self: o.Self, Timeout: o.Timeout}
 	for _, a := range answers {
 		t := a.Task
-		res, aerr := gradeAnswer(ctx, sess, a, so)
+		res, aerr := gradeAnswer(ctx, rt, a, o.Timeout)
 		if aerr != nil {
 			errs[t.Name] = aerr
 			res = invalid(t, aerr)
@@ -206,25 +213,33 @@ func Grade(ctx context.Context, l *labs.Lab, answers []Answer, o GradeOptions) (
 	return rep, errs, nil
 }
 
-func gradeAnswer(ctx context.Context, sess *Session, a Answer, so labsandbox.Options) (*grade.Result, error) {
+func gradeAnswer(ctx context.Context, rt Runtime, a Answer, timeout time.Duration) (*grade.Result, error) {
 	if a.Err != nil {
 		return nil, a.Err
 	}
 	t := a.Task
-	if err := sess.enter(t, true); err != nil {
+	if err := enterTask(ctx, rt, t, true); err != nil {
 		return nil, err
 	}
 	if len(a.Remove) > 0 {
-		if _, err := sandbox.DeletePolicies(sess.instance(), a.Remove); err != nil {
+		if err := rt.Delete(ctx, a.Remove); err != nil {
 			return nil, err
 		}
 	}
 	if len(a.Policies) > 0 {
-		if _, err := sandbox.ApplyPolicies(sess.instance(), a.Policies); err != nil {
+		if err := rt.Apply(ctx, a.Policies); err != nil {
 			return nil, fmt.Errorf("applying %s: %w", a.Dir, err)
 		}
 	}
-	return labsandbox.Check(ctx, sess.instance(), t, so, grade.Options{})
+	applied, err := rt.World(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m, err := rt.Probe(ctx, t, timeout)
+	if err != nil {
+		return nil, err
+	}
+	return grade.Task(t, applied, m, grade.Options{}), nil
 }
 
 // invalid is the result of a task whose answer could not be used.

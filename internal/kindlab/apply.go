@@ -266,3 +266,45 @@ func Label(ctx context.Context, name, target string, namespace bool, changes []s
 	_, err = WaitEnforced(ctx, name, 10*time.Second)
 	return err
 }
+
+// SetEnforcement switches a running lab between enforcing its policies
+// (EnforceEBPF) and ignoring them (EnforceNone), keeping the policies: the
+// node agent DaemonSet is updated and rolls out (pinned maps keep the
+// dataplane as it was during the restart), and the call returns once the
+// new mode is in force on every node.
+func SetEnforcement(ctx context.Context, name, mode string) error {
+	if mode != EnforceEBPF && mode != EnforceNone {
+		return fmt.Errorf("unknown enforcer %q: want %s or %s", mode, EnforceEBPF, EnforceNone)
+	}
+	st, err := Load(name)
+	if err != nil {
+		return err
+	}
+	if st.Enforcement == mode {
+		return nil
+	}
+	c, _, err := Client(name)
+	if err != nil {
+		return err
+	}
+	want := NodeAgentManifests(st.Image, mode).DaemonSet.Spec.Template.Spec.Containers[0].Command
+	ds, err := c.AppsV1().DaemonSets(SystemNamespace).Get(ctx, NodeAgentName, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("node agent DaemonSet: %w", err)
+	}
+	ds.Spec.Template.Spec.Containers[0].Command = want
+	if _, err := c.AppsV1().DaemonSets(SystemNamespace).Update(ctx, ds, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("switching the enforcer to %s: %w", mode, err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	if err := waitDaemonSet(wctx, c); err != nil {
+		return fmt.Errorf("switching the enforcer to %s: %w\n%s", mode, err, describeNodeAgents(ctx, c))
+	}
+	st.Enforcement = mode
+	if err := st.save(); err != nil {
+		return err
+	}
+	_, err = WaitEnforced(ctx, name, 2*time.Minute)
+	return err
+}

@@ -37,6 +37,9 @@ type Snapshot struct {
 	World *world.World
 	// Agents are the keys of pods running netlab's agent image.
 	Agents map[string]bool
+	// Aliases map a pod's real key to the scenario's name for it (the
+	// cluster's CoreDNS): World and Probe show it under that name.
+	Aliases map[string]string
 }
 
 // TakeSnapshot lists everything from the API server.
@@ -58,13 +61,16 @@ func TakeSnapshot(ctx context.Context, c kubernetes.Interface) (*Snapshot, error
 	if err != nil {
 		return nil, fmt.Errorf("listing networkpolicies: %w", err)
 	}
-	snap := &Snapshot{Agents: map[string]bool{}}
+	snap := &Snapshot{Agents: map[string]bool{}, Aliases: map[string]string{}}
 	for i := range nss.Items {
 		o.Namespaces = append(o.Namespaces, &nss.Items[i])
 	}
 	for i := range pods.Items {
 		p := &pods.Items[i]
 		o.Pods = append(o.Pods, p)
+		if alias := p.Annotations[PodKeyAnnotation]; alias != "" && alias != p.Namespace+"/"+p.Name {
+			snap.Aliases[p.Namespace+"/"+p.Name] = alias
+		}
 		if clusterworld.OnPodNetwork(p) && p.DeletionTimestamp == nil && agentRunning(p) &&
 			strings.HasPrefix(p.Spec.Containers[0].Image, netlabimage.Repository+":") {
 			snap.Agents[p.Namespace+"/"+p.Name] = true
@@ -106,6 +112,7 @@ func World(ctx context.Context, name string) (*world.World, error) {
 	if err != nil {
 		return nil, err
 	}
+	snap.applyAliases()
 	return snap.World, nil
 }
 
@@ -212,6 +219,7 @@ func Probe(ctx context.Context, name string, o ProbeOptions) (*matrix.Matrix, er
 	if err != nil {
 		return nil, err
 	}
+	snap.applyAliases()
 	return probeSnapshot(ctx, c, cfg, st, snap, o)
 }
 

@@ -249,6 +249,11 @@ func Up(ctx context.Context, w *world.World, o Options) (*Result, error) {
 	if err := waitClusterDNS(wctx, client); err != nil {
 		return nil, err
 	}
+	if key := clusterDNSKey(w); key != "" {
+		if err := nameClusterDNS(wctx, client, key); err != nil {
+			return nil, err
+		}
+	}
 	done("scenario: %d namespaces, %d pods Ready, %d services, %d policies", len(objs.Namespaces), len(objs.Pods), len(objs.Services), len(objs.Policies))
 	stage("scenario")
 

@@ -189,6 +189,17 @@ func Run(ctx context.Context, o Options) error {
 	}()
 
 	if !o.Enforce {
+		// A node switched from enforcing keeps its pinned programs:
+		// empty their maps, so nothing is policed, as on a cluster whose
+		// network plugin ignores NetworkPolicy.
+		if d, err := enforcer.OpenMaps(o.PinDir); err == nil {
+			if _, err := d.Sync(enforcer.State{}); err != nil {
+				d.Close()
+				return fmt.Errorf("node-agent: emptying the enforcer's maps: %w", err)
+			}
+			d.Close()
+			logf("enforcer maps emptied")
+		}
 		logf("enforcer disabled: networking only")
 		ready.Do(func() { close(readyCh) })
 		<-ctx.Done()

@@ -1,0 +1,157 @@
+package course_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/netlab/netlab/internal/course"
+	"github.com/netlab/netlab/internal/dockerhost"
+	"github.com/netlab/netlab/internal/grade"
+	"github.com/netlab/netlab/internal/kindlab"
+	"github.com/netlab/netlab/internal/nodeimage"
+	"github.com/netlab/netlab/internal/progress"
+	"github.com/netlab/netlab/labs"
+)
+
+// requireKind skips outside CI when the host cannot make kind clusters
+// (no root, Docker or node image) and fails under CI=true.
+func requireKind(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("creates kind clusters (minutes)")
+	}
+	why := ""
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	img := nodeimage.ImageRepository + ":" + nodeimage.DefaultKubernetesVersion
+	switch {
+	case os.Geteuid() != 0:
+		why = "needs root"
+	default:
+		if _, err := dockerhost.DaemonInfo(ctx); err != nil {
+			why = fmt.Sprintf("needs Docker (sudo netlab doctor --backend kind --fix): %v", err)
+		} else if !nodeimage.ImageExists(ctx, img) {
+			why = fmt.Sprintf("node image %s not built (sudo netlab node-image build)", img)
+		}
+	}
+	if why == "" {
+		// The learner's kubeconfig is not the test's business.
+		t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "kubeconfig"))
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("CI=true but this kind test cannot run: %s", why)
+	}
+	t.Skipf("skipping kind test: %s", why)
+}
+
+// TestKindCourse runs the enforcer lab on a kind cluster: the policy
+// bites with netlab's enforcer, then the same policy is ignored once the
+// node agents are switched to --enforcer none (a DaemonSet rollout), and
+// the check grades both with real probes through the API server.
+func TestKindCourse(t *testing.T) {
+	requireKind(t)
+	ctx := context.Background()
+	instance := fmt.Sprintf("t%d-kc", os.Getpid()%10000)
+	store := progress.Store{Path: filepath.Join(t.TempDir(), "progress.json")}
+	s := &course.Session{Store: store, Instance: instance, Self: self, Timeout: time.Second, Backend: course.Kind, Progress: os.Stderr}
+	t.Cleanup(func() {
+		if err := kindlab.Down(instance, "", nil); err != nil {
+			t.Errorf("down: %v", err)
+		}
+		if left := kindlab.Leftovers(instance); len(left) > 0 {
+			t.Errorf("left behind: %v", left)
+		}
+	})
+	lab, err := labs.Get("enforcer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Start(ctx, lab.Name); err != nil {
+		t.Fatal(err)
+	}
+	rt := s.Runtime()
+	if rt.Backend() != course.Kind {
+		t.Fatalf("runtime %s, want kind", rt.Backend())
+	}
+	res, m, err := s.Check(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Passed || res.Verdict != grade.OverPermissive {
+		t.Fatalf("start state: %s, want over-permissive", res.Verdict)
+	}
+	predicted := 0
+	for _, c := range m.Results {
+		if c.From == "kube-system/coredns" && c.Detail == course.DetailPredicted {
+			predicted++
+		}
+		if c.To == "kube-system/coredns" && c.Detail == course.DetailPredicted {
+			t.Errorf("cell %s predicted: cells to CoreDNS are probed", c.Key())
+		}
+	}
+	if predicted == 0 {
+		t.Errorf("no predicted cells from kube-system/coredns (the CoreDNS pod should be shown under the scenario's name)")
+	}
+
+	first := lab.Tasks[0]
+	if err := rt.Apply(ctx, first.Solution); err != nil {
+		t.Fatal(err)
+	}
+	if res, _, err = s.Check(ctx); err != nil || !res.Passed {
+		t.Fatalf("reference solution on kind: %v %+v", err, res)
+	}
+	next, advanced, err := s.Next(ctx)
+	if err != nil || !advanced || next.Task.Name != "without-enforcer" {
+		t.Fatalf("next: %v %v %v", advanced, next.Task, err)
+	}
+	if st, _ := kindlab.Load(instance); st.Enforcement != kindlab.EnforceNone {
+		t.Fatalf("after entering without-enforcer the lab enforces %q", st.Enforcement)
+	}
+	w, err := rt.World(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(w.Policies) == 0 {
+		t.Fatal("the policy should still be stored without an enforcer")
+	}
+	if res, _, err = s.Check(ctx); err != nil || !res.Passed {
+		t.Fatalf("without an enforcer everything is open: %v %+v", err, res)
+	}
+}
+
+// TestKindGrade grades a good submission of default-deny on a fresh kind
+// cluster.
+func TestKindGrade(t *testing.T) {
+	requireKind(t)
+	lab, err := labs.Get("default-deny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := writeTree(t, map[string]string{
+		"deny-ingress/p.yaml": lab.Tasks[0].SolutionYAML,
+		"deny-all/p.yaml":     lab.Tasks[1].SolutionYAML,
+	})
+	answers, err := course.ReadSubmission(dir, lab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := fmt.Sprintf("t%d-kg", os.Getpid()%10000)
+	rep, errs, err := course.Grade(context.Background(), lab, answers, course.GradeOptions{Backend: course.Kind, Instance: name, Self: self, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left := kindlab.Leftovers(name); len(left) > 0 {
+		t.Errorf("left behind: %v", left)
+	}
+	if rep.Points != 20 || rep.Passed != 2 || len(errs) != 0 {
+		for _, r := range rep.Results {
+			t.Logf("%s: %s %v/%d missing %v leaked %v unmeasured %v", r.Task, r.Verdict, r.Points, r.MaxPoints, r.Missing, r.Leaked, r.Unmeasured)
+		}
+		t.Fatalf("good submission on kind: %v/%d points, %d passed, errors %v", rep.Points, rep.MaxPoints, rep.Passed, errs)
+	}
+}
