@@ -60,7 +60,7 @@ internet host run on the sandbox only.`,
 				return err
 			}
 			fmt.Fprintf(s.Out, "%s — %s\n\n", pos.Lab.Name, pos.Lab.Title)
-			return printTask(s, pos)
+			return printTask(s, pos, sess.Runtime().Backend())
 		},
 	}
 	cmd.Flags().StringVar(&backend, "backend", "", "sandbox (network namespaces) or kind (a real cluster, Docker); default: where the course lab runs, else sandbox")
@@ -68,7 +68,7 @@ internet host run on the sandbox only.`,
 }
 
 // printTask shows the current task's brief and what to do next.
-func printTask(s Streams, pos course.Position) error {
+func printTask(s Streams, pos course.Position, backend string) error {
 	if pos.Finished() {
 		fmt.Fprintf(s.Out, "Lab %s is finished: %s of %d points.\n", pos.Lab.Name, fmtScore(pos.Done.Score()), pos.Lab.Points())
 		return nil
@@ -88,7 +88,11 @@ func printTask(s Streams, pos course.Position) error {
 			fmt.Fprintf(s.Out, "\nFile for this task: %s\n", f)
 		}
 	}
-	fmt.Fprintf(s.Out, "\nNext:\n  netlab apply -f my-policy.yaml   # write policies, apply them\n  netlab probe                     # see what really connects\n  netlab lab check                 # grade the task\n  netlab lab hint                  # one hint at a time\n")
+	apply := "netlab apply -f my-policy.yaml  "
+	if backend == course.Kind {
+		apply = "kubectl --context kind-" + course.Instance + " apply -f my-policy.yaml"
+	}
+	fmt.Fprintf(s.Out, "\nNext:\n  %s   # write policies, apply them\n  netlab probe                     # see what really connects\n  netlab lab check                 # grade the task\n  netlab lab hint                  # one hint at a time\n", apply)
 	return nil
 }
 
@@ -208,7 +212,7 @@ starts. Exit status 1 when the task does not pass yet.`,
 				}
 				if res.Passed {
 					fmt.Fprintln(s.Out)
-					if err := printTask(s, next); err != nil {
+					if err := printTask(s, next, sess.Runtime().Backend()); err != nil {
 						return err
 					}
 				}
