@@ -52,7 +52,7 @@ generate:
 
 ## bench: benchmarks, printed as a table
 bench:
-	@$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x $(PKGS) 2>&1 | tee bench.out | \
+	@$(GO) test -run '^$$' -bench . -benchmem $(PKGS) 2>&1 | tee bench.out | \
 	  awk 'BEGIN { printf "%-40s %14s %12s  %s\n", "benchmark", "time/op", "B/op", "extra" } \
 	       /^Benchmark/ { extra=""; for (i=5;i<=NF;i+=2) if ($$(i+1) != "B/op" && $$(i+1) != "allocs/op") extra=extra $$i " " $$(i+1) "  "; \
 	         b=""; for (i=5;i<=NF;i+=2) if ($$(i+1)=="B/op") b=$$i; \

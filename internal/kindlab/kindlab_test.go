@@ -16,7 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
-func netpolLab(t *testing.T) *world.World {
+func netpolLab(t testing.TB) *world.World {
 	t.Helper()
 	name, data, err := scenarios.Get("netpol-lab")
 	if err != nil {
