@@ -316,4 +316,3 @@ func differential(t *testing.T, ctx context.Context, name string) {
 	}
 	t.Logf("differential: 10 policy sets, %d cells compared (by pod IP and by ClusterIP)", cells)
 }
-
