@@ -14,7 +14,7 @@ func newStatusCmd(s Streams) *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "Show the running labs: pods, IPs, policies, processes",
+		Short: "Show the running labs: pods, IPs, policies, processes (-o json: one object per lab, with \"backend\")",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkOutput(output, "text", "json"); err != nil {
@@ -32,14 +32,30 @@ func newStatusCmd(s Streams) *cobra.Command {
 				}
 				states = append(states, st)
 			}
-			if output == "json" {
-				enc := json.NewEncoder(s.Out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(states)
-			}
 			kinds, err := kindlab.List()
 			if err != nil {
 				return err
+			}
+			if output == "json" {
+				// One object per lab; "backend" says which shape it has.
+				type sandboxLab struct {
+					Backend string `json:"backend"`
+					*sandbox.State
+				}
+				out := []any{}
+				for _, st := range states {
+					out = append(out, sandboxLab{Backend: "sandbox", State: st})
+				}
+				for _, k := range kinds {
+					st, err := kindlab.Load(k)
+					if err != nil {
+						return err
+					}
+					out = append(out, st)
+				}
+				enc := json.NewEncoder(s.Out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(out)
 			}
 			if len(states) == 0 && len(kinds) == 0 {
 				fmt.Fprintln(s.Out, "No lab is running. Start one with 'sudo netlab up'.")
