@@ -7,10 +7,14 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
+	"github.com/netlab/netlab/enforcer"
+	"github.com/netlab/netlab/internal/clusterworld"
 	"github.com/netlab/netlab/internal/kindlab"
 	"github.com/netlab/netlab/internal/matrix"
 	"github.com/netlab/netlab/internal/sandbox"
+	"github.com/netlab/netlab/internal/verdicts"
 	"github.com/netlab/netlab/internal/world"
 	networkingv1 "k8s.io/api/networking/v1"
 )
@@ -37,6 +41,10 @@ type backend interface {
 	Enforcing(lab string) bool
 	// Down removes the lab.
 	Down(ctx context.Context, lab string, progress io.Writer) error
+	// Events streams the enforcer's verdicts until ctx is done.
+	Events(ctx context.Context, lab string) (<-chan enforcer.Event, error)
+	// Version changes whenever the lab's world does.
+	Version(ctx context.Context, lab string) (string, error)
 }
 
 type sandboxBackend struct{}
@@ -83,7 +91,31 @@ func (sandboxBackend) Enforcing(lab string) bool {
 	return err != nil || st.Enforcing()
 }
 
+func (sandboxBackend) Events(ctx context.Context, lab string) (<-chan enforcer.Event, error) {
+	return sandbox.Events(ctx, lab)
+}
+
+func (sandboxBackend) Version(_ context.Context, lab string) (string, error) {
+	st, err := sandbox.Load(lab)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprint(st.Generation), nil
+}
+
 type kindBackend struct{}
+
+func (kindBackend) Events(ctx context.Context, lab string) (<-chan enforcer.Event, error) {
+	return kindlab.Events(ctx, lab)
+}
+
+func (kindBackend) Version(ctx context.Context, lab string) (string, error) {
+	w, err := kindlab.World(ctx, lab)
+	if err != nil {
+		return "", err
+	}
+	return clusterworld.Hash(w), nil
+}
 
 func (kindBackend) Enforcing(lab string) bool {
 	st, err := kindlab.Load(lab)
@@ -109,10 +141,30 @@ func (kindBackend) Probe(ctx context.Context, lab string, f probeFlags) (*matrix
 	if f.internet {
 		return nil, errors.New("--internet: a kind lab has no internet host (its pods have no route out)")
 	}
-	if f.why {
-		return nil, errors.New("--why: not available on the kind backend yet (the enforcer's events stay on each node)")
+	o := kindlab.ProbeOptions{Timeout: f.timeout, From: f.from, To: f.to, ByName: f.byName, Services: f.services}
+	if !f.why {
+		return kindlab.Probe(ctx, lab, o)
 	}
-	return kindlab.Probe(ctx, lab, kindlab.ProbeOptions{Timeout: f.timeout, From: f.from, To: f.to, ByName: f.byName, Services: f.services})
+	// The verdicts of every node, read through the node agents while the
+	// probe runs.
+	evCtx, cancel := context.WithCancel(ctx)
+	ch, err := kindlab.Events(evCtx, lab)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	log := verdicts.Collect(ch, cancel)
+	m, err := kindlab.Probe(ctx, lab, o)
+	events := log.Stop(500 * time.Millisecond)
+	if err != nil {
+		return nil, err
+	}
+	w, err := kindlab.World(ctx, lab)
+	if err != nil {
+		return nil, err
+	}
+	verdicts.Annotate(events, w, m, nil)
+	return m, nil
 }
 
 func (kindBackend) World(ctx context.Context, lab string) (*world.World, error) {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"os/signal"
@@ -40,7 +41,43 @@ func newEnforcerCmd(s Streams) *cobra.Command {
 		},
 	}
 	lab.add(run)
-	cmd.AddCommand(run)
+	cmd.AddCommand(run, newEnforcerEventsCmd(s))
+	return cmd
+}
+
+// newEnforcerEventsCmd streams a pin directory's verdict events as JSON
+// lines. It runs inside kind's node agent pods ('netlab events' and
+// 'probe --why' exec it on every node and merge the streams).
+func newEnforcerEventsCmd(s Streams) *cobra.Command {
+	var pinDir string
+	cmd := &cobra.Command{
+		Use:    "events --pin-dir DIR",
+		Short:  "Stream the verdict events of the enforcer pinned at DIR as JSON lines",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			d, err := enforcer.OpenMaps(pinDir)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+			defer stop()
+			events, err := d.Events(ctx)
+			if err != nil {
+				return err
+			}
+			enc := json.NewEncoder(s.Out)
+			for ev := range events {
+				if err := enc.Encode(ev); err != nil {
+					return nil // the reader went away
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&pinDir, "pin-dir", "", "the enforcer's bpffs pin directory")
+	cmd.MarkFlagRequired("pin-dir")
 	return cmd
 }
 
@@ -50,26 +87,27 @@ func newEventsCmd(s Streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "events",
 		Short: "Stream the enforcer's verdicts live (ALLOW/DENY, which policy and rule)",
+		Long: `events streams what the eBPF enforcer decides, as it decides: every
+connection attempt (TCP SYN, the first packet of a UDP flow) and every
+dropped packet, with the pods' names and the policy and rule that admitted
+it or the policies whose rules did not. On kind the events of every node
+are merged (read through the node agents). Each node's event buffer has
+one reader: run one 'events' (or 'probe --why') per lab at a time.`,
 		Example: `  netlab events            # in one terminal
   netlab probe             # in another`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			name, err := lab.resolve()
+			name, b, err := lab.resolveBackend()
 			if err != nil {
 				return err
 			}
-			desc, err := newEventDescriber(name)
+			desc, err := newEventDescriber(name, b)
 			if err != nil {
 				return err
 			}
-			d, err := enforcer.OpenMaps(sandbox.PinDir(name))
-			if err != nil {
-				return err
-			}
-			defer d.Close()
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
-			events, err := d.Events(ctx)
+			events, err := b.Events(ctx, name)
 			if err != nil {
 				return err
 			}
@@ -93,32 +131,44 @@ func newEventsCmd(s Streams) *cobra.Command {
 // the policies or labels change.
 type eventDescriber struct {
 	lab     string
+	b       worldSource
 	checked time.Time
-	gen     int
+	version string
 	byIP    map[netip.Addr]*world.Pod
 	engine  *netpol.Engine
 }
 
-func newEventDescriber(lab string) (*eventDescriber, error) {
-	d := &eventDescriber{lab: lab, gen: -1}
+// worldSource is what an eventDescriber reads the lab from.
+type worldSource interface {
+	World(ctx context.Context, lab string) (*world.World, error)
+	Version(ctx context.Context, lab string) (string, error)
+}
+
+func newEventDescriber(lab string, b worldSource) (*eventDescriber, error) {
+	d := &eventDescriber{lab: lab, b: b}
 	return d, d.refresh()
 }
 
 func (d *eventDescriber) refresh() error {
 	d.checked = time.Now()
-	st, err := sandbox.Load(d.lab)
+	ctx := context.Background()
+	v, err := d.b.Version(ctx, d.lab)
 	if err != nil {
 		return err
 	}
-	if st.Generation == d.gen {
+	if v == d.version && d.engine != nil {
 		return nil
 	}
-	d.gen = st.Generation
+	w, err := d.b.World(ctx, d.lab)
+	if err != nil {
+		return err
+	}
+	d.version = v
 	d.byIP = map[netip.Addr]*world.Pod{}
-	for _, p := range st.World.Pods {
+	for _, p := range w.Pods {
 		d.byIP[p.IP] = p
 	}
-	d.engine = netpol.New(st.World)
+	d.engine = netpol.New(w)
 	return nil
 }
 
@@ -133,7 +183,7 @@ func (d *eventDescriber) name(ip netip.Addr) string {
 // netpol-lab/backend:8080/TCP (no ingress rule of netpol-lab/backend-allow
 // matches)".
 func (d *eventDescriber) describe(ev enforcer.Event) string {
-	if time.Since(d.checked) > 500*time.Millisecond {
+	if time.Since(d.checked) > time.Second {
 		_ = d.refresh() // a lab going away ends the stream elsewhere
 	}
 	verdict, why := "DROP ", ev.Reason()

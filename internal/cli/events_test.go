@@ -47,7 +47,7 @@ spec:
 	if err := os.WriteFile(filepath.Join(sandbox.Dir("ev"), "state.json"), js, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d, err := newEventDescriber("ev")
+	d, err := newEventDescriber("ev", sandboxBackend{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,12 +7,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/netlab/netlab/enforcer"
 	"github.com/netlab/netlab/internal/course"
 	"github.com/netlab/netlab/internal/grade"
 	"github.com/netlab/netlab/internal/matrix"
 	"github.com/netlab/netlab/internal/progress"
-	"github.com/netlab/netlab/internal/sandbox"
+	"github.com/netlab/netlab/internal/world"
 	"github.com/netlab/netlab/labs"
 	"github.com/netlab/netlab/tui"
 	"github.com/spf13/cobra"
@@ -173,26 +172,21 @@ func (l *lesson) Changes(ctx context.Context) (<-chan struct{}, error) {
 }
 
 func (l *lesson) Events(ctx context.Context) (<-chan tui.Event, error) {
-	if l.sess.Runtime().Backend() != course.Sandbox {
-		return nil, nil // on kind the verdicts stay on each node
+	rt := l.sess.Runtime()
+	if !l.enforcing() {
+		return nil, nil // no enforcer, no verdicts: the panel is hidden
 	}
-	desc, err := newEventDescriber(course.Instance)
+	desc, err := newEventDescriber("", runtimeSource{rt})
 	if err != nil {
 		return nil, err
 	}
-	d, err := enforcer.OpenMaps(sandbox.PinDir(course.Instance))
+	evs, err := rt.Events(ctx)
 	if err != nil {
-		return nil, err
-	}
-	evs, err := d.Events(ctx)
-	if err != nil {
-		d.Close()
 		return nil, err
 	}
 	out := make(chan tui.Event, 64)
 	go func() {
 		defer close(out)
-		defer d.Close()
 		for ev := range evs {
 			select {
 			case out <- tui.Event{Time: ev.Time, Allowed: ev.Allowed, Text: desc.describe(ev)}:
@@ -202,6 +196,23 @@ func (l *lesson) Events(ctx context.Context) (<-chan tui.Event, error) {
 		}
 	}()
 	return out, nil
+}
+
+// enforcing reports whether the current task runs with an enforcer.
+func (l *lesson) enforcing() bool {
+	pos := l.position()
+	return pos.Task == nil || pos.Task.Enforcer != labs.EnforcerNone
+}
+
+// runtimeSource lets an eventDescriber read a course runtime.
+type runtimeSource struct{ rt course.Runtime }
+
+func (r runtimeSource) World(ctx context.Context, _ string) (*world.World, error) {
+	return r.rt.World(ctx)
+}
+
+func (r runtimeSource) Version(ctx context.Context, _ string) (string, error) {
+	return r.rt.Version(ctx)
 }
 
 func (l *lesson) Check(ctx context.Context) (*tui.CheckResult, error) {

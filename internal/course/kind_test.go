@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -12,8 +13,10 @@ import (
 	"github.com/netlab/netlab/internal/dockerhost"
 	"github.com/netlab/netlab/internal/grade"
 	"github.com/netlab/netlab/internal/kindlab"
+	"github.com/netlab/netlab/internal/matrix"
 	"github.com/netlab/netlab/internal/nodeimage"
 	"github.com/netlab/netlab/internal/progress"
+	"github.com/netlab/netlab/internal/verdicts"
 	"github.com/netlab/netlab/labs"
 )
 
@@ -105,6 +108,29 @@ func TestKindCourse(t *testing.T) {
 	if res, _, err = s.Check(ctx); err != nil || !res.Passed {
 		t.Fatalf("reference solution on kind: %v %+v", err, res)
 	}
+	// The kernel's verdicts, read from every node while a probe runs.
+	evCtx, cancel := context.WithCancel(ctx)
+	ch, err := rt.Events(evCtx)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	log := verdicts.Collect(ch, cancel)
+	m, err = rt.Probe(ctx, first, time.Second)
+	events := log.Stop(500 * time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := rt.World(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verdicts.Annotate(events, w, m, nil)
+	c := m.Index()[matrix.Key{From: "netpol-lab/client", To: "netpol-lab/backend", Port: 8080, Protocol: "TCP"}]
+	want := "ingress of netpol-lab/backend: dropped: no ingress rule of the policies selecting it matches"
+	if c.Allowed || !slices.Contains(c.Why, want) {
+		t.Errorf("client -> backend:8080 on kind: allowed %v, verdicts %q; want blocked with %q", c.Allowed, c.Why, want)
+	}
 	next, advanced, err := s.Next(ctx)
 	if err != nil || !advanced || next.Task.Name != "without-enforcer" {
 		t.Fatalf("next: %v %v %v", advanced, next.Task, err)
@@ -112,8 +138,7 @@ func TestKindCourse(t *testing.T) {
 	if st, _ := kindlab.Load(instance); st.Enforcement != kindlab.EnforceNone {
 		t.Fatalf("after entering without-enforcer the lab enforces %q", st.Enforcement)
 	}
-	w, err := rt.World(ctx)
-	if err != nil {
+	if w, err = rt.World(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if len(w.Policies) == 0 {

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/netlab/netlab/enforcer"
 	"github.com/netlab/netlab/internal/clusterworld"
 	"github.com/netlab/netlab/internal/kindlab"
 	"github.com/netlab/netlab/internal/labsandbox"
@@ -48,6 +49,8 @@ type Runtime interface {
 	Probe(ctx context.Context, t *labs.Task, timeout time.Duration) (*matrix.Matrix, error)
 	// Down removes the lab.
 	Down(ctx context.Context, progress io.Writer) error
+	// Events streams the enforcer's verdicts until ctx is done.
+	Events(ctx context.Context) (<-chan enforcer.Event, error)
 }
 
 // NewRuntime returns the runtime of lab name on backend.
@@ -124,6 +127,10 @@ func (r sandboxRuntime) SetEnforcement(_ context.Context, mode string) error {
 
 func (r sandboxRuntime) Probe(ctx context.Context, t *labs.Task, timeout time.Duration) (*matrix.Matrix, error) {
 	return labsandbox.Probe(ctx, r.name, t, labsandbox.Options{Self: r.self, Timeout: timeout})
+}
+
+func (r sandboxRuntime) Events(ctx context.Context) (<-chan enforcer.Event, error) {
+	return sandbox.Events(ctx, r.name)
 }
 
 func (r sandboxRuntime) Down(_ context.Context, progress io.Writer) error {
@@ -216,6 +223,10 @@ func (r kindRuntime) Probe(ctx context.Context, t *labs.Task, timeout time.Durat
 // DetailPredicted marks a cell the engine predicted because no probe can
 // start from its source (a pod that does not run netlab's agent).
 const DetailPredicted = "predicted"
+
+func (r kindRuntime) Events(ctx context.Context) (<-chan enforcer.Event, error) {
+	return kindlab.Events(ctx, r.name)
+}
 
 func (r kindRuntime) Down(_ context.Context, progress io.Writer) error {
 	return kindlab.Down(r.name, "", progress)
