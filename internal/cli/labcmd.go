@@ -16,11 +16,20 @@ import (
 func newLabCmd(s Streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "lab",
-		Short: "The NetworkPolicy course: list and lint the embedded labs",
+		Short: "The NetworkPolicy course: start a lab, check tasks with real probes, hints, progress",
 		Long: `Each lab runs in a scenario and is a list of tasks: a short brief, the
 reachability the task expects, hints, a reference solution and an
 explanation. Expectations are compiled into netlab, never read from your
-files, so a submission cannot grade itself.`,
+files, so a submission cannot grade itself.
+
+A session: 'lab start NAME' brings the lab up, you apply policies
+('netlab apply -f', or kubectl on kind), 'lab check' probes and grades the
+current task (least privilege included), 'lab hint' reveals one hint at a
+time. Your place is saved and survives 'netlab down'. 'netlab tui' is the
+same course in a terminal UI; 'netlab grade' grades a whole submission.`,
+		Example: `  netlab lab list
+  sudo netlab lab start default-deny
+  sudo netlab apply -f deny.yaml && sudo netlab lab check`,
 	}
 	cmd.AddCommand(newLabListCmd(s), newLabLintCmd(s))
 	addCourseCmds(cmd, s)
