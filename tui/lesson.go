@@ -892,7 +892,11 @@ func (m lessonModel) statusLine() string {
 			s = m.status
 		}
 	default:
-		s = m.st.dim.Render("Apply policies from another terminal (netlab apply -f FILE); c checks.")
+		apply := "netlab apply -f FILE"
+		if m.lesson != nil && m.lesson.Task().Apply != "" {
+			apply = m.lesson.Task().Apply
+		}
+		s = m.st.dim.Render("Apply policies from another terminal (" + apply + "); c checks.")
 	}
 	return " " + ansi.Truncate(s, max(m.width-1, 1), "…")
 }

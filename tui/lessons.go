@@ -77,6 +77,9 @@ type TaskInfo struct {
 	Revealed []string
 	Points   int
 	Passed   bool // the task was already passed (resumed labs): n works
+	// Apply is how the learner applies policies here ("netlab apply -f
+	// FILE", or kubectl on a cluster); empty means the former.
+	Apply string
 }
 
 // Event is one verdict of the enforcer, already in words, e.g. Text

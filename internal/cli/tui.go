@@ -98,14 +98,19 @@ func (l *lessons) Start(ctx context.Context, name string, progressLine func(stri
 	if err != nil {
 		return nil, err
 	}
-	return &lesson{sess: sess, pos: pos}, nil
+	ls := &lesson{sess: sess, pos: pos}
+	if sess.Runtime().Backend() == course.Kind {
+		ls.apply = "kubectl --context kind-" + course.Instance + " apply -f FILE"
+	}
+	return ls, nil
 }
 
 // lesson is one running lab for the TUI.
 type lesson struct {
-	sess *course.Session
-	mu   sync.Mutex
-	pos  course.Position
+	sess  *course.Session
+	apply string // how to apply policies, for the status line
+	mu    sync.Mutex
+	pos   course.Position
 }
 
 func (l *lesson) position() course.Position {
@@ -127,6 +132,7 @@ func (l *lesson) Task() tui.TaskInfo {
 		info.Revealed = append(info.Revealed, t.Hints[:min(pos.Done.HintsShown, len(t.Hints))]...)
 	}
 	_, info.Passed = pos.Done.Passed[t.Name]
+	info.Apply = l.apply
 	return info
 }
 
