@@ -44,6 +44,7 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	$(GO) vet -tags e2e ./tui/e2e/
 
 ## generate: rebuild the eBPF objects with clang (Debian: clang llvm libbpf-dev)
 generate:
