@@ -57,7 +57,8 @@ bench:
 	  awk 'BEGIN { printf "%-40s %14s %12s  %s\n", "benchmark", "time/op", "B/op", "extra" } \
 	       /^Benchmark/ { extra=""; for (i=5;i<=NF;i+=2) if ($$(i+1) != "B/op" && $$(i+1) != "allocs/op") extra=extra $$i " " $$(i+1) "  "; \
 	         b=""; for (i=5;i<=NF;i+=2) if ($$(i+1)=="B/op") b=$$i; \
-	         printf "%-40s %11.2f ms %12s  %s\n", $$1, $$3/1e6, b, extra }'
+	         t=$$3; u="ns"; if (t >= 1e6) { t=t/1e6; u="ms" } else if (t >= 1e3) { t=t/1e3; u="µs" }; \
+	         printf "%-40s %11.2f %s %12s  %s\n", $$1, t, u, b, extra }'
 
 ## fuzz: longer fuzzing (FUZZTIME=5m make fuzz)
 fuzz:
