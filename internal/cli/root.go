@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"golang.org/x/term"
+	"k8s.io/klog/v2"
 
 	"github.com/spf13/cobra"
 )
@@ -28,6 +29,10 @@ func (e ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code)
 
 // Main runs netlab with args and returns the process exit status.
 func Main(args []string, in io.Reader, out, errOut io.Writer) int {
+	// client-go reports connection teardowns it handled (e.g. an event
+	// stream we cancelled) through klog; netlab reports its own errors.
+	klog.LogToStderr(false)
+	klog.SetOutput(io.Discard)
 	root := NewRoot(Streams{In: in, Out: out, Err: errOut})
 	root.SetArgs(args)
 	if err := root.Execute(); err != nil {

@@ -88,17 +88,19 @@ func TestKindCourse(t *testing.T) {
 	if res.Passed || res.Verdict != grade.OverPermissive {
 		t.Fatalf("start state: %s, want over-permissive", res.Verdict)
 	}
-	predicted := 0
+	// CoreDNS plays the scenario's kube-system/coredns, and probes start
+	// inside it too (netlab's ephemeral container): nothing is predicted.
+	fromDNS := 0
 	for _, c := range m.Results {
-		if c.From == "kube-system/coredns" && c.Detail == course.DetailPredicted {
-			predicted++
+		if c.Detail == course.DetailPredicted {
+			t.Errorf("cell %s predicted, not measured", c.Key())
 		}
-		if c.To == "kube-system/coredns" && c.Detail == course.DetailPredicted {
-			t.Errorf("cell %s predicted: cells to CoreDNS are probed", c.Key())
+		if c.From == "kube-system/coredns" {
+			fromDNS++
 		}
 	}
-	if predicted == 0 {
-		t.Errorf("no predicted cells from kube-system/coredns (the CoreDNS pod should be shown under the scenario's name)")
+	if fromDNS == 0 {
+		t.Errorf("no cells measured from kube-system/coredns")
 	}
 
 	first := lab.Tasks[0]

@@ -35,8 +35,13 @@ import (
 // ones a probe can start from).
 type Snapshot struct {
 	World *world.World
-	// Agents are the keys of pods running netlab's agent image.
+	// Agents are the keys of pods running netlab's agent image: they
+	// answer the agent's probes on their ports.
 	Agents map[string]bool
+	// Probers are the pods a probe can start from, and the container to
+	// exec in: the agent pods, and the cluster's CoreDNS through netlab's
+	// ephemeral container, which shares its network namespace.
+	Probers map[string]ExecTarget
 	// Aliases map a pod's real key to the scenario's name for it (the
 	// cluster's CoreDNS): World and Probe show it under that name.
 	Aliases map[string]string
@@ -61,7 +66,7 @@ func TakeSnapshot(ctx context.Context, c kubernetes.Interface) (*Snapshot, error
 	if err != nil {
 		return nil, fmt.Errorf("listing networkpolicies: %w", err)
 	}
-	snap := &Snapshot{Agents: map[string]bool{}, Aliases: map[string]string{}}
+	snap := &Snapshot{Agents: map[string]bool{}, Probers: map[string]ExecTarget{}, Aliases: map[string]string{}}
 	for i := range nss.Items {
 		o.Namespaces = append(o.Namespaces, &nss.Items[i])
 	}
@@ -74,6 +79,10 @@ func TakeSnapshot(ctx context.Context, c kubernetes.Interface) (*Snapshot, error
 		if clusterworld.OnPodNetwork(p) && p.DeletionTimestamp == nil && agentRunning(p) &&
 			strings.HasPrefix(p.Spec.Containers[0].Image, netlabimage.Repository+":") {
 			snap.Agents[p.Namespace+"/"+p.Name] = true
+			snap.Probers[p.Namespace+"/"+p.Name] = ExecTarget{Namespace: p.Namespace, Pod: p.Name, Container: AgentContainer}
+		}
+		if clusterworld.OnPodNetwork(p) && p.DeletionTimestamp == nil && probeContainerRunning(p) {
+			snap.Probers[p.Namespace+"/"+p.Name] = ExecTarget{Namespace: p.Namespace, Pod: p.Name, Container: ProbeContainer}
 		}
 	}
 	for i := range svcs.Items {
@@ -287,22 +296,24 @@ func probeSnapshot(ctx context.Context, c kubernetes.Interface, cfg *rest.Config
 	}
 	type batch struct {
 		src     *world.Pod
+		at      ExecTarget
 		targets []agent.Target
 		results []agent.Result
 		err     error
 	}
 	var batches []*batch
 	for _, src := range snap.World.Pods {
-		if !snap.Agents[src.Key()] || !inLab(st, src) || !selected(src, o.From) {
+		at, ok := snap.Probers[src.Key()]
+		if !ok || !inLab(st, src) || !selected(src, o.From) {
 			continue
 		}
 		if ts := Targets(snap, st, src, o); len(ts) > 0 {
-			batches = append(batches, &batch{src: src, targets: ts})
+			batches = append(batches, &batch{src: src, at: at, targets: ts})
 		}
 	}
 	var wg sync.WaitGroup
 	for _, b := range batches {
-		wg.Go(func() { b.results, b.err = execProbe(ctx, c, cfg, b.src, b.targets, o.Timeout) })
+		wg.Go(func() { b.results, b.err = execProbe(ctx, c, cfg, b.at, b.targets, o.Timeout) })
 	}
 	wg.Wait()
 	m := &matrix.Matrix{Results: []matrix.Cell{}}
@@ -340,15 +351,21 @@ func Cell(from string, r agent.Result, w *world.World) matrix.Cell {
 
 // execProbe runs `netlab agent probe` in the source pod, as kubectl exec
 // does (WebSocket, falling back to SPDY), with the targets on stdin.
-func execProbe(ctx context.Context, c kubernetes.Interface, cfg *rest.Config, src *world.Pod, targets []agent.Target, timeout time.Duration) ([]agent.Result, error) {
+func execProbe(ctx context.Context, c kubernetes.Interface, cfg *rest.Config, at ExecTarget, targets []agent.Target, timeout time.Duration) ([]agent.Result, error) {
 	in, err := json.Marshal(targets)
 	if err != nil {
 		return nil, err
 	}
-	req := c.CoreV1().RESTClient().Post().Resource("pods").Namespace(src.Namespace).Name(src.Name).SubResource("exec").
+	cmd := []string{netlabimage.BinaryPath, "agent", "probe", "--timeout", timeout.String()}
+	if at.Container == ProbeContainer {
+		// CoreDNS resolves with the node's resolv.conf (dnsPolicy
+		// Default), which knows no cluster names: ask CoreDNS itself.
+		cmd = append(cmd, "--dns", "127.0.0.1:53")
+	}
+	req := c.CoreV1().RESTClient().Post().Resource("pods").Namespace(at.Namespace).Name(at.Pod).SubResource("exec").
 		VersionedParams(&corev1.PodExecOptions{
-			Container: AgentContainer,
-			Command:   []string{netlabimage.BinaryPath, "agent", "probe", "--timeout", timeout.String()},
+			Container: at.Container,
+			Command:   cmd,
 			Stdin:     true,
 			Stdout:    true,
 			Stderr:    true,

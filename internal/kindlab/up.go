@@ -253,6 +253,9 @@ func Up(ctx context.Context, w *world.World, o Options) (*Result, error) {
 		if err := nameClusterDNS(wctx, client, key); err != nil {
 			return nil, err
 		}
+		if err := addProbeContainer(wctx, client, img.Ref, key); err != nil {
+			return nil, err
+		}
 	}
 	done("scenario: %d namespaces, %d pods Ready, %d services, %d policies", len(objs.Namespaces), len(objs.Pods), len(objs.Services), len(objs.Policies))
 	stage("scenario")
