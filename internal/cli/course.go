@@ -38,10 +38,10 @@ $XDG_STATE_HOME/netlab/progress.json, so 'netlab down' and a later start
 resume where you were. Starting another lab replaces the running one.
 
 --backend kind runs the lab on a kind cluster (Docker) instead of the
-sandbox; you then use kubectl --context kind-course for policies. On kind,
-probes cannot start inside the cluster's CoreDNS pod, so its outgoing
-cells are the engine's prediction (marked "predicted"); labs that need the
-internet host run on the sandbox only.`,
+sandbox; you then use kubectl --context kind-course for policies. The
+cluster's CoreDNS plays the scenario's kube-dns pod (probes start inside
+it from an ephemeral netlab container); labs that need the internet host
+run on the sandbox only.`,
 		Example: `  sudo netlab lab list
   sudo netlab lab start default-deny
   sudo netlab lab start db-isolation --backend kind`,

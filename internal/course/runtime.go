@@ -182,10 +182,11 @@ func (r kindRuntime) SetEnforcement(ctx context.Context, mode string) error {
 	return kindlab.SetEnforcement(ctx, r.name, mode)
 }
 
-// Probe measures the task's cells on the cluster. Probes start only from
-// pods running netlab's agent; the cluster's CoreDNS (the scenario's
-// kube-dns pod) runs its own image, so its outgoing cells are the engine's
-// prediction for the policies in force, marked with DetailPredicted.
+// Probe measures the task's cells on the cluster. Probes start from pods
+// running netlab's agent and from the cluster's CoreDNS (the scenario's
+// kube-dns pod) through netlab's ephemeral container. A source that cannot
+// be probed (that container gone after CoreDNS restarted) gets the
+// engine's prediction for the policies in force, marked DetailPredicted.
 func (r kindRuntime) Probe(ctx context.Context, t *labs.Task, timeout time.Duration) (*matrix.Matrix, error) {
 	if t.Lab.Internet {
 		return nil, fmt.Errorf("lab %s needs the internet host, which only the sandbox has", t.Lab.Name)
