@@ -5,14 +5,10 @@ import (
 	"fmt"
 	"time"
 
-	"strings"
-
 	"github.com/netlab/netlab/enforcer"
 	"github.com/netlab/netlab/internal/netpol"
 	"github.com/netlab/netlab/internal/world"
 	networkingv1 "k8s.io/api/networking/v1"
-	metavalidation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // Change applies fn to a copy of the lab's world and, if the result
@@ -173,30 +169,7 @@ func Label(name, target string, namespace bool, changes []string, overwrite bool
 			}
 			labels = p.Labels
 		}
-		for _, c := range changes {
-			if k, ok := strings.CutSuffix(c, "-"); ok && !strings.Contains(c, "=") {
-				if namespace && k == world.NamespaceNameLabel {
-					return fmt.Errorf("label %s is set by the API server and cannot be removed", k)
-				}
-				delete(labels, k)
-				continue
-			}
-			k, v, ok := strings.Cut(c, "=")
-			if !ok {
-				return fmt.Errorf("invalid label change %q: want key=value or key-", c)
-			}
-			if errs := metavalidation.ValidateLabels(map[string]string{k: v}, field.NewPath("metadata", "labels")); len(errs) > 0 {
-				return errs.ToAggregate()
-			}
-			if old, exists := labels[k]; exists && old != v && !overwrite {
-				return fmt.Errorf("'%s' already has a value (%s), and --overwrite is false", k, old)
-			}
-			if namespace && k == world.NamespaceNameLabel && v != target {
-				return fmt.Errorf("label %s must equal the namespace name", k)
-			}
-			labels[k] = v
-		}
-		return nil
+		return world.ApplyLabelChanges(labels, changes, overwrite, namespace, target)
 	})
 }
 
