@@ -70,7 +70,7 @@ run on the sandbox only.`,
 // printTask shows the current task's brief and what to do next.
 func printTask(s Streams, pos course.Position, backend string) error {
 	if pos.Finished() {
-		fmt.Fprintf(s.Out, "Lab %s is finished: %s of %d points.\n", pos.Lab.Name, fmtScore(pos.Done.Score()), pos.Lab.Points())
+		fmt.Fprintf(s.Out, "Lab %s is finished: %s of %d points.\n", pos.Lab.Name, grade.FormatPoints(pos.Done.Score()), pos.Lab.Points())
 		return nil
 	}
 	t := pos.Task
@@ -97,13 +97,6 @@ func printTask(s Streams, pos course.Position, backend string) error {
 }
 
 func indent(s string) string { return "    " + strings.ReplaceAll(s, "\n", "\n    ") }
-
-func fmtScore(f float64) string {
-	if f == float64(int(f)) {
-		return fmt.Sprint(int(f))
-	}
-	return fmt.Sprintf("%.1f", f)
-}
 
 func newLabStatusCmd(s Streams) *cobra.Command {
 	var output string
@@ -148,12 +141,12 @@ func newLabStatusCmd(s Streams) *cobra.Command {
 				}
 				return grade.WriteJSON(s.Out, out)
 			}
-			fmt.Fprintf(s.Out, "%s — %s: %s of %d points\n", pos.Lab.Name, pos.Lab.Title, fmtScore(pos.Done.Score()), pos.Lab.Points())
+			fmt.Fprintf(s.Out, "%s — %s: %s of %d points\n", pos.Lab.Name, pos.Lab.Title, grade.FormatPoints(pos.Done.Score()), pos.Lab.Points())
 			for _, t := range pos.Lab.Tasks {
 				mark := " "
 				if r, ok := pos.Done.Passed[t.Name]; ok {
 					mark = "✓"
-					fmt.Fprintf(s.Out, "  %s %d. %-40s %s/%d\n", mark, t.Index+1, t.Title, fmtScore(r.Points), t.Points)
+					fmt.Fprintf(s.Out, "  %s %d. %-40s %s/%d\n", mark, t.Index+1, t.Title, grade.FormatPoints(r.Points), t.Points)
 					continue
 				}
 				if pos.Task == t {

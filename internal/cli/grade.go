@@ -115,7 +115,7 @@ and 1 with an error message when grading itself cannot run.`,
 					fmt.Fprintln(s.Out)
 				}
 				fmt.Fprintf(s.Out, "Score: %s/%d (%.0f%%), %d of %d tasks passed; pass mark %.0f%%\n",
-					fmtScore(rep.Points), rep.MaxPoints, percent, rep.Passed, len(rep.Results), pass)
+					grade.FormatPoints(rep.Points), rep.MaxPoints, percent, rep.Passed, len(rep.Results), pass)
 			}
 			if percent < pass {
 				return ExitError{Code: 1}

@@ -234,7 +234,7 @@ func (l *lesson) Check(ctx context.Context) (*tui.CheckResult, error) {
 	out := &tui.CheckResult{Passed: res.Passed, Correct: res.Correct, Cells: res.Cells, Points: res.Points,
 		MaxPoints: res.MaxPoints, Explanation: res.Explanation, Grid: m}
 	if !res.Passed {
-		out.Summary = checkSummary(res)
+		out.Summary = grade.Headline(res)
 	}
 	add := func(cells []grade.Cell, status tui.CellStatus) {
 		for _, c := range cells {
@@ -246,17 +246,6 @@ func (l *lesson) Check(ctx context.Context) (*tui.CheckResult, error) {
 	add(res.Leaked, tui.Leaked)
 	add(res.Unmeasured, tui.Unmeasured)
 	return out, nil
-}
-
-// checkSummary words a failed grade the way 'netlab lab check' does.
-func checkSummary(r *grade.Result) string {
-	var b strings.Builder
-	grade.WriteText(&b, r)
-	lines := strings.SplitN(b.String(), "\n", 3)
-	if len(lines) > 1 {
-		return strings.TrimPrefix(lines[1], "✗ ")
-	}
-	return string(r.Verdict)
 }
 
 func (l *lesson) Hint(ctx context.Context) (string, bool, error) {

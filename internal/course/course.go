@@ -173,7 +173,7 @@ func (s *Session) Check(ctx context.Context) (*grade.Result, *matrix.Matrix, err
 		return nil, nil, err
 	}
 	if pos.Finished() {
-		return nil, nil, fmt.Errorf("lab %s is finished (%s of %d points); 'netlab lab start %s' starts it over", pos.Lab.Name, fmtPoints(pos.Done.Score()), pos.Lab.Points(), pos.Lab.Name)
+		return nil, nil, fmt.Errorf("lab %s is finished (%s of %d points); 'netlab lab start %s' starts it over", pos.Lab.Name, grade.FormatPoints(pos.Done.Score()), pos.Lab.Points(), pos.Lab.Name)
 	}
 	rt := s.Runtime()
 	if _, up := rt.Running(); !up {
@@ -329,13 +329,6 @@ func WriteFiles(dir string, t *labs.Task) ([]string, error) {
 		out = append(out, p)
 	}
 	return out, nil
-}
-
-func fmtPoints(f float64) string {
-	if f == float64(int(f)) {
-		return fmt.Sprint(int(f))
-	}
-	return fmt.Sprintf("%.1f", f)
 }
 
 // Probe measures the current task's cells in the running lab (the TUI's

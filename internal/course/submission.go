@@ -207,7 +207,7 @@ func Grade(ctx context.Context, l *labs.Lab, answers []Answer, o GradeOptions) (
 		}
 		rep.Add(res)
 		if o.Progress != nil {
-			fmt.Fprintf(o.Progress, "  %-28s %5s/%d\n", t.Name, fmtPoints(res.Points), res.MaxPoints)
+			fmt.Fprintf(o.Progress, "  %-28s %5s/%d\n", t.Name, grade.FormatPoints(res.Points), res.MaxPoints)
 		}
 	}
 	return rep, errs, nil

@@ -42,16 +42,11 @@ func WriteJSON(w io.Writer, v any) error {
 func WriteText(w io.Writer, r *Result) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Task %d/%d %s/%s: %s\n", r.Index+1, r.Tasks, r.Lab, r.Task, r.Title)
-	src := ""
-	if r.Source == SourceEngine {
-		src = ", predicted by the engine (no probe)"
+	mark := "✗ "
+	if r.Verdict == Pass {
+		mark = "✓ "
 	}
-	switch r.Verdict {
-	case Pass:
-		fmt.Fprintf(&b, "✓ passed: %d/%d cells right%s — %s/%d points\n", r.Correct, r.Cells, src, num(r.Points), r.MaxPoints)
-	default:
-		fmt.Fprintf(&b, "✗ %s: %d/%d cells right%s — %s/%d points\n", describeVerdict(r), r.Correct, r.Cells, src, num(r.Points), r.MaxPoints)
-	}
+	fmt.Fprintf(&b, "%s%s\n", mark, Headline(r))
 	section := func(title string, cells []Cell) {
 		if len(cells) == 0 {
 			return
@@ -93,7 +88,7 @@ func WriteReportText(w io.Writer, rep *Report) error {
 			return err
 		}
 	}
-	_, err := fmt.Fprintf(w, "\nScore: %s/%d points, %d/%d tasks passed\n", num(rep.Points), rep.MaxPoints, rep.Passed, len(rep.Results))
+	_, err := fmt.Fprintf(w, "\nScore: %s/%d points, %d/%d tasks passed\n", FormatPoints(rep.Points), rep.MaxPoints, rep.Passed, len(rep.Results))
 	return err
 }
 
@@ -135,7 +130,23 @@ func paren(s string) string {
 	return " (" + s + ")"
 }
 
-func num(f float64) string {
+// Headline sums a result up in one line: the verdict, the cells right and
+// the points ("too strict: 1 required flow is blocked: 11/12 cells right —
+// 9.2/10 points").
+func Headline(r *Result) string {
+	src := ""
+	if r.Source == SourceEngine {
+		src = ", predicted by the engine (no probe)"
+	}
+	verdict := "passed"
+	if r.Verdict != Pass {
+		verdict = describeVerdict(r)
+	}
+	return fmt.Sprintf("%s: %d/%d cells right%s — %s/%d points", verdict, r.Correct, r.Cells, src, FormatPoints(r.Points), r.MaxPoints)
+}
+
+// FormatPoints writes points as "10" or "7.5".
+func FormatPoints(f float64) string {
 	if f == math.Trunc(f) {
 		return fmt.Sprintf("%.0f", f)
 	}
