@@ -17,10 +17,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
+	"github.com/netlab/netlab/internal/statefile"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
@@ -104,36 +104,7 @@ func Exists(name string) bool {
 	return err == nil
 }
 
-func (s *State) save() error {
-	if err := os.MkdirAll(Dir(s.Name), 0o700); err != nil {
-		return err
-	}
-	data, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := statePath(s.Name) + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, statePath(s.Name))
-}
+func (s *State) save() error { return statefile.Save(statePath(s.Name), s, 0o600) }
 
 // List returns the names of the kind labs that have state.
-func List() ([]string, error) {
-	entries, err := os.ReadDir(StateRoot)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, e := range entries {
-		if Exists(e.Name()) {
-			out = append(out, e.Name())
-		}
-	}
-	sort.Strings(out)
-	return out, nil
-}
+func List() ([]string, error) { return statefile.List(StateRoot, "state.json") }

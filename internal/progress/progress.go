@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/netlab/netlab/internal/statefile"
 )
 
 // Version is the file format's version.
@@ -144,36 +146,7 @@ func (s Store) Update(fn func(*File) error) error {
 		return err
 	}
 	f.Version = Version
-	data, err := json.MarshalIndent(f, "", "  ")
-	if err != nil {
-		return err
-	}
-	return writeAtomic(s.Path, append(data, '\n'))
-}
-
-// writeAtomic replaces path with data: a reader sees the old file or the
-// new one, never a mix, even if the machine stops halfway.
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".progress-*")
-	if err != nil {
-		return fmt.Errorf("saving progress: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("saving progress: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("saving progress: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("saving progress: %w", err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("saving progress: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := statefile.Save(s.Path, f, 0o644); err != nil {
 		return fmt.Errorf("saving progress: %w", err)
 	}
 	return nil

@@ -55,7 +55,7 @@ func TestFailedUpdateWritesNothing(t *testing.T) {
 	}
 	entries, _ := os.ReadDir(filepath.Dir(s.Path))
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), ".progress-") {
+		if e.Name() != "progress.json" && e.Name() != "progress.json.lock" {
 			t.Errorf("temporary file left behind: %s", e.Name())
 		}
 	}

@@ -19,11 +19,11 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/netlab/netlab/internal/statefile"
 	"github.com/netlab/netlab/internal/world"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
@@ -127,39 +127,10 @@ func Load(name string) (*State, error) {
 }
 
 // save writes the state atomically (temp file + rename).
-func (s *State) save() error {
-	if err := os.MkdirAll(Dir(s.Name), 0o755); err != nil {
-		return err
-	}
-	data, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := statePath(s.Name) + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, statePath(s.Name))
-}
+func (s *State) save() error { return statefile.Save(statePath(s.Name), s, 0o644) }
 
 // List returns the names of the labs that have state.
-func List() ([]string, error) {
-	entries, err := os.ReadDir(StateRoot)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, e := range entries {
-		if _, err := os.Stat(statePath(e.Name())); err == nil {
-			out = append(out, e.Name())
-		}
-	}
-	sort.Strings(out)
-	return out, nil
-}
+func List() ([]string, error) { return statefile.List(StateRoot, "state.json") }
 
 func mustList() []string {
 	l, _ := List()
