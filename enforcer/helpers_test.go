@@ -20,6 +20,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/features"
+	"github.com/netlab/netlab/internal/testenv"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 )
@@ -46,13 +47,7 @@ func requirePrivileged(tb testing.TB) {
 			privProblem = fmt.Sprintf("BPF tc programs unavailable: %v", err)
 		}
 	})
-	if privProblem == "" {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		tb.Fatalf("privileged test cannot run with CI=true: %s", privProblem)
-	}
-	tb.Skipf("skipping privileged test: %s", privProblem)
+	testenv.Require(tb, privProblem == "", privProblem)
 }
 
 // testPinDir returns a fresh pin directory for tb and removes whatever is

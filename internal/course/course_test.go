@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,40 +13,14 @@ import (
 	"github.com/netlab/netlab/internal/grade"
 	"github.com/netlab/netlab/internal/progress"
 	"github.com/netlab/netlab/internal/sandbox"
+	"github.com/netlab/netlab/internal/testenv"
 	"github.com/netlab/netlab/internal/world"
 	"github.com/netlab/netlab/labs"
 )
 
 var self string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "netlab-course-test")
-	if err != nil {
-		panic(err)
-	}
-	self = filepath.Join(dir, "netlab")
-	out, err := exec.Command("go", "build", "-o", self, "../../cmd/netlab").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "building netlab: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-// requireRoot skips without root, except in CI, where a privileged test
-// that cannot run fails.
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("course tests need root (network namespaces, eBPF); CI must run them")
-	}
-	t.Skip("needs root")
-}
+func TestMain(m *testing.M) { testenv.Main(m, &self) }
 
 const denyBackend = `
 apiVersion: networking.k8s.io/v1
@@ -97,7 +70,7 @@ func policyNames(t *testing.T, lab string) string {
 // start, hints, a wrong answer, a right one, a restart of the sandbox in
 // the middle, the solution, and reset.
 func TestSession(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	ctx := context.Background()
 	instance := fmt.Sprintf("t%d-course", os.Getpid()%10000)
 	store := progress.Store{Path: filepath.Join(t.TempDir(), "progress.json")}

@@ -10,12 +10,11 @@ import (
 	"time"
 
 	"github.com/netlab/netlab/internal/course"
-	"github.com/netlab/netlab/internal/dockerhost"
 	"github.com/netlab/netlab/internal/grade"
 	"github.com/netlab/netlab/internal/kindlab"
 	"github.com/netlab/netlab/internal/matrix"
-	"github.com/netlab/netlab/internal/nodeimage"
 	"github.com/netlab/netlab/internal/progress"
+	"github.com/netlab/netlab/internal/testenv"
 	"github.com/netlab/netlab/internal/verdicts"
 	"github.com/netlab/netlab/labs"
 )
@@ -27,29 +26,12 @@ func requireKind(t *testing.T) {
 	if testing.Short() {
 		t.Skip("creates kind clusters (minutes)")
 	}
-	why := ""
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	img := nodeimage.ImageRepository + ":" + nodeimage.DefaultKubernetesVersion
-	switch {
-	case os.Geteuid() != 0:
-		why = "needs root"
-	default:
-		if _, err := dockerhost.DaemonInfo(ctx); err != nil {
-			why = fmt.Sprintf("needs Docker (sudo netlab doctor --backend kind --fix): %v", err)
-		} else if !nodeimage.ImageExists(ctx, img) {
-			why = fmt.Sprintf("node image %s not built (sudo netlab node-image build)", img)
-		}
-	}
-	if why == "" {
-		// The learner's kubeconfig is not the test's business.
-		t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "kubeconfig"))
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true but this kind test cannot run: %s", why)
-	}
-	t.Skipf("skipping kind test: %s", why)
+	_, err := kindlab.Preflight(ctx, "")
+	testenv.Require(t, err == nil, fmt.Sprint(err))
+	// The learner's kubeconfig is not the test's business.
+	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "kubeconfig"))
 }
 
 // TestKindCourse runs the enforcer lab on a kind cluster: the policy

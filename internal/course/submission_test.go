@@ -12,6 +12,7 @@ import (
 	"github.com/netlab/netlab/internal/course"
 	"github.com/netlab/netlab/internal/grade"
 	"github.com/netlab/netlab/internal/sandbox"
+	"github.com/netlab/netlab/internal/testenv"
 	"github.com/netlab/netlab/labs"
 )
 
@@ -95,7 +96,7 @@ tasks:
 // TestGrade grades submissions for real: a fresh sandbox lab each, real
 // probes, expectations from the binary.
 func TestGrade(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	lab, err := labs.Get("default-deny")
 	if err != nil {
 		t.Fatal(err)

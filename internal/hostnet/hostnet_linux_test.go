@@ -16,22 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netlab/netlab/internal/testenv"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 )
-
-// requireRoot skips privileged tests for developers without root, but in
-// CI (CI=true) a missing privilege is a failure: the tests must run there.
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("this test needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) and CI=true")
-	}
-	t.Skip("needs root; run as root or in CI")
-}
 
 // testPrefix returns a name prefix unique to this run ("nlt" + 4 hex
 // digits) so that parallel runs and leftovers of other runs do not collide.
@@ -97,7 +85,7 @@ func iptablesHas(t *testing.T, bridge string) bool {
 // that they reach each other over TCP, tears everything down and checks
 // nothing is left.
 func TestPodsOnBridge(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	prefix := testPrefix(t)
 	subnet := freeSubnet(t)
 	brName := prefix + "-br"
@@ -357,7 +345,7 @@ func TestPodsOnBridge(t *testing.T) {
 // TestInNamespaceRestores checks that the calling thread is back in its
 // original namespace after InNamespace, including after fn panics.
 func TestInNamespaceRestores(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	prefix := testPrefix(t)
 	subnet := freeSubnet(t)
 	brName, ns, veth := prefix+"-br", prefix+"-p", prefix+"-p"
@@ -459,7 +447,7 @@ func TestForwardAcceptWithoutIPTables(t *testing.T) {
 }
 
 func TestForwardingDiagnosis(t *testing.T) {
-	requireRoot(t) // reading iptables needs root
+	testenv.RequireRoot(t) // reading iptables needs root
 	lines := ForwardingDiagnosis()
 	for _, l := range lines {
 		t.Log(l)
@@ -498,7 +486,7 @@ func TestNames(t *testing.T) {
 // that namespace also checks that every function acts on the calling
 // thread's namespace.
 func TestForwardAcceptUnderDockerPolicy(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	if _, err := exec.LookPath("iptables"); err != nil {
 		t.Skip("no iptables command")
 	}

@@ -10,10 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/netlab/netlab/internal/dockerhost"
 	"github.com/netlab/netlab/internal/matrix"
 	"github.com/netlab/netlab/internal/netlabimage"
-	"github.com/netlab/netlab/internal/nodeimage"
+	"github.com/netlab/netlab/internal/testenv"
 	"github.com/netlab/netlab/internal/world"
 	"github.com/netlab/netlab/internal/worldgen"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -28,31 +27,11 @@ func requireKind(t testing.TB) string {
 	if testing.Short() {
 		t.Skip("creates a kind cluster (minutes)")
 	}
-	why := ""
-	img := os.Getenv("NETLAB_NODE_IMAGE")
-	if img == "" {
-		img = nodeimage.ImageRepository + ":" + nodeimage.DefaultKubernetesVersion
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	switch {
-	case os.Geteuid() != 0:
-		why = "needs root"
-	default:
-		if _, err := dockerhost.DaemonInfo(ctx); err != nil {
-			why = fmt.Sprintf("needs Docker (sudo netlab doctor --backend kind --fix): %v", err)
-		} else if !nodeimage.ImageExists(ctx, img) {
-			why = fmt.Sprintf("node image %s not built (sudo netlab node-image build)", img)
-		}
-	}
-	if why == "" {
-		return img
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true but this kind test cannot run: %s", why)
-	}
-	t.Skipf("skipping kind test: %s", why)
-	return ""
+	img, err := Preflight(ctx, os.Getenv("NETLAB_NODE_IMAGE"))
+	testenv.Require(t, err == nil, fmt.Sprint(err))
+	return img
 }
 
 func policy(ns, name string, spec networkingv1.NetworkPolicySpec) *networkingv1.NetworkPolicy {

@@ -12,6 +12,7 @@
 package kindlab
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +21,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/netlab/netlab/internal/dockerhost"
+	"github.com/netlab/netlab/internal/nodeimage"
 	"github.com/netlab/netlab/internal/statefile"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
@@ -108,3 +111,22 @@ func (s *State) save() error { return statefile.Save(statePath(s.Name), s, 0o600
 
 // List returns the names of the kind labs that have state.
 func List() ([]string, error) { return statefile.List(StateRoot, "state.json") }
+
+// Preflight says whether kind labs can run here: as root, with a Docker
+// daemon and the node image (image, or netlab's offline build when empty),
+// which it returns. The error says what is missing and how to fix it.
+func Preflight(ctx context.Context, image string) (string, error) {
+	if image == "" {
+		image = nodeimage.ImageRepository + ":" + nodeimage.DefaultKubernetesVersion
+	}
+	if os.Geteuid() != 0 {
+		return "", errors.New("needs root")
+	}
+	if _, err := dockerhost.DaemonInfo(ctx); err != nil {
+		return "", fmt.Errorf("needs Docker (sudo netlab doctor --backend kind --fix): %w", err)
+	}
+	if !nodeimage.ImageExists(ctx, image) {
+		return "", fmt.Errorf("node image %s not built (sudo netlab node-image build)", image)
+	}
+	return image, nil
+}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,39 +12,13 @@ import (
 	"github.com/netlab/netlab/internal/grade"
 	"github.com/netlab/netlab/internal/labsandbox"
 	"github.com/netlab/netlab/internal/sandbox"
+	"github.com/netlab/netlab/internal/testenv"
 	"github.com/netlab/netlab/labs"
 )
 
 var self string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "netlab-labs-test")
-	if err != nil {
-		panic(err)
-	}
-	self = filepath.Join(dir, "netlab")
-	out, err := exec.Command("go", "build", "-o", self, "../../cmd/netlab").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "building netlab: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-// requireRoot skips without root, except in CI, where a privileged test
-// that cannot run fails.
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("lab sandbox tests need root (network namespaces, eBPF); CI must run them")
-	}
-	t.Skip("needs root")
-}
+func TestMain(m *testing.M) { testenv.Main(m, &self) }
 
 func TestInternetHostAgrees(t *testing.T) {
 	if labs.InternetIP != sandbox.InternetIP.String() {
@@ -64,7 +37,7 @@ func TestInternetHostAgrees(t *testing.T) {
 // reference solution, applied in a sandbox lab and probed with real
 // packets, must give exactly the expected matrix.
 func TestLintSandbox(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	cmd := exec.Command(self, "lab", "lint", "--sandbox")
 	out, err := cmd.CombinedOutput()
 	t.Logf("%s", out)
@@ -84,7 +57,7 @@ func TestLintSandbox(t *testing.T) {
 // database lab is over-permissive (the debug pod reaches the database), and
 // the reference solution passes.
 func TestCheckOnSandbox(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	l, err := labs.Get("db-isolation")
 	if err != nil {
 		t.Fatal(err)

@@ -11,26 +11,13 @@ import (
 	"time"
 
 	"github.com/netlab/netlab/internal/dockerhost"
+	"github.com/netlab/netlab/internal/testenv"
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 	"sigs.k8s.io/kind/pkg/cluster"
 	"sigs.k8s.io/kind/pkg/cluster/nodes"
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 	kindlog "sigs.k8s.io/kind/pkg/log"
 )
-
-// requirePrivileged skips the test outside CI and fails it in CI (CI=true)
-// when the host cannot run it: a privileged test that silently skips in CI
-// proves nothing.
-func requirePrivileged(t *testing.T, ok bool, why string) {
-	t.Helper()
-	if ok {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true but this privileged test cannot run: %s", why)
-	}
-	t.Skipf("skipping privileged test: %s", why)
-}
 
 // TestKindClusterFromLocalImage creates a real two-node kind cluster from
 // the locally built node image, with kind's default CNI disabled and
@@ -45,11 +32,11 @@ func TestKindClusterFromLocalImage(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	requirePrivileged(t, os.Geteuid() == 0, "needs root")
+	testenv.Require(t, os.Geteuid() == 0, "needs root")
 	_, err := dockerhost.DaemonInfo(ctx)
-	requirePrivileged(t, err == nil, fmt.Sprintf("needs Docker (sudo netlab doctor --backend kind --fix): %v", err))
+	testenv.Require(t, err == nil, fmt.Sprintf("needs Docker (sudo netlab doctor --backend kind --fix): %v", err))
 	opts := Options{}.withDefaults()
-	requirePrivileged(t, ImageExists(ctx, opts.Image),
+	testenv.Require(t, ImageExists(ctx, opts.Image),
 		fmt.Sprintf("node image %s not built (sudo netlab node-image build)", opts.Image))
 
 	name := fmt.Sprintf("netlab-test-%d", os.Getpid())
@@ -197,11 +184,11 @@ func (l testInfo) Enabled() bool { return l.on }
 func TestEnsureSaysWhichImage(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	requirePrivileged(t, os.Geteuid() == 0, "needs root")
+	testenv.Require(t, os.Geteuid() == 0, "needs root")
 	_, err := dockerhost.DaemonInfo(ctx)
-	requirePrivileged(t, err == nil, fmt.Sprintf("needs Docker: %v", err))
+	testenv.Require(t, err == nil, fmt.Sprintf("needs Docker: %v", err))
 	opts := Options{}.withDefaults()
-	requirePrivileged(t, ImageExists(ctx, opts.Image) || ImageExists(ctx, KindDefaultImage),
+	testenv.Require(t, ImageExists(ctx, opts.Image) || ImageExists(ctx, KindDefaultImage),
 		fmt.Sprintf("neither %s nor kind's image is here (sudo netlab node-image build)", opts.Image))
 
 	var log bytes.Buffer

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/netlab/netlab/internal/matrix"
 	"github.com/netlab/netlab/internal/netpol"
 	"github.com/netlab/netlab/internal/sandbox"
+	"github.com/netlab/netlab/internal/testenv"
 	"github.com/netlab/netlab/internal/world"
 	"github.com/netlab/netlab/internal/worldgen"
 	"github.com/netlab/netlab/scenarios"
@@ -25,34 +25,7 @@ import (
 // run as separate processes, as they do for users.
 var self string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "netlab-test")
-	if err != nil {
-		panic(err)
-	}
-	self = filepath.Join(dir, "netlab")
-	out, err := exec.Command("go", "build", "-o", self, "../../cmd/netlab").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "building netlab: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-// requireRoot skips without root, except in CI, where a privileged test
-// that cannot run fails.
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("sandbox tests need root (network namespaces, eBPF); CI must run them")
-	}
-	t.Skip("needs root")
-}
+func TestMain(m *testing.M) { testenv.Main(m, &self) }
 
 func up(t *testing.T, name string, w *world.World) {
 	t.Helper()
@@ -166,7 +139,7 @@ spec: {containers: [{name: c, ports: [{containerPort: 9090}]}]}
 // TestNetpolLabLesson walks the course's steps on real packets and checks
 // every cell against the engine after each step.
 func TestNetpolLabLesson(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	lab := fmt.Sprintf("t%d-lesson", os.Getpid()%10000)
 	w := scenarioWorld(t, otherNS)
 	up(t, lab, w)
@@ -278,7 +251,7 @@ spec:
 // TestDifferential brings up random worlds with random policies and checks
 // every measured cell against the engine. The seed is printed on failure.
 func TestDifferential(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	base := time.Now().UnixNano() % 1000000
 	if s := os.Getenv("NETLAB_SEED"); s != "" {
 		fmt.Sscan(s, &base)
@@ -308,7 +281,7 @@ func TestDifferential(t *testing.T) {
 // TestInvalidPolicyChangesNothing: a policy that fails compilation or a
 // label change that fails validation leaves the lab exactly as it was.
 func TestInvalidChangeChangesNothing(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	lab := fmt.Sprintf("t%d-bad", os.Getpid()%10000)
 	up(t, lab, scenarioWorld(t, ""))
 	before, _ := sandbox.Load(lab)
@@ -331,7 +304,7 @@ func TestInvalidChangeChangesNothing(t *testing.T) {
 // TestKillEnforcer: kill -9 the enforcer in the middle of a probe and start
 // it again: not one cell changes.
 func TestKillEnforcer(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	lab := fmt.Sprintf("t%d-kill", os.Getpid()%10000)
 	up(t, lab, scenarioWorld(t, ""))
 	objs := policies(t, `
@@ -390,7 +363,7 @@ func wantWhy(t *testing.T, c matrix.Cell, want ...string) {
 // blocks nothing; switching enforcement on makes the same policies bite,
 // and switching it off opens everything again.
 func TestEnforcerNone(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	lab := fmt.Sprintf("t%d-none", os.Getpid()%10000)
 	w := scenarioWorld(t, "")
 	if _, err := sandbox.Up(context.Background(), w, sandbox.Options{Name: lab, Self: self, Enforcement: sandbox.EnforceNone}); err != nil {
