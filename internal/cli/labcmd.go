@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/netlab/netlab/internal/labsandbox"
+	"github.com/netlab/netlab/internal/course"
 	"github.com/netlab/netlab/labs"
 	"github.com/spf13/cobra"
 )
@@ -147,7 +147,11 @@ packets, and the measurement must match; the lab is torn down afterwards.`,
 				}
 				start = time.Now()
 				name := fmt.Sprintf("lint%d-%d", os.Getpid()%100000, i)
-				res, err := labsandbox.Lint(cmd.Context(), l, name, labsandbox.Options{Timeout: timeout, Progress: s.Err})
+				rt, err := course.NewRuntime(course.Sandbox, name, "")
+				if err != nil {
+					return err
+				}
+				res, err := course.Lint(cmd.Context(), rt, l, timeout, s.Err)
 				if err != nil {
 					fmt.Fprintf(s.Out, "✗ %s sandbox: %v\n", l.Name, err)
 					bad++

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/netlab/netlab/internal/grade"
-	"github.com/netlab/netlab/internal/labsandbox"
 	"github.com/netlab/netlab/internal/matrix"
 	"github.com/netlab/netlab/internal/progress"
 	"github.com/netlab/netlab/labs"
@@ -143,8 +142,7 @@ func (s *Session) Start(ctx context.Context, name string) (Position, error) {
 		}
 	}
 	if !running {
-		first := l.Tasks[0]
-		if err := rt.Up(ctx, first.StartWorld(), l.Scenario, labsandbox.Enforcement(first), s.Progress); err != nil {
+		if err := UpLab(ctx, rt, l, s.Progress); err != nil {
 			return pos, err
 		}
 		if err := s.enter(ctx, pos.Task, true); err != nil {
@@ -179,15 +177,10 @@ func (s *Session) Check(ctx context.Context) (*grade.Result, *matrix.Matrix, err
 	if _, up := rt.Running(); !up {
 		return nil, nil, fmt.Errorf("the lab is not running: 'netlab lab start %s' brings it back where you were", pos.Lab.Name)
 	}
-	applied, err := rt.World(ctx)
+	res, m, err := CheckTask(ctx, rt, pos.Task, s.Timeout, grade.Options{HintsShown: pos.Done.HintsShown})
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := rt.Probe(ctx, pos.Task, s.Timeout)
-	if err != nil {
-		return nil, nil, err
-	}
-	res := grade.Task(pos.Task, applied, m, grade.Options{HintsShown: pos.Done.HintsShown})
 	if !res.Passed {
 		return res, m, nil
 	}

@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/netlab/netlab/enforcer"
 	"github.com/netlab/netlab/internal/clusterworld"
+	"github.com/netlab/netlab/internal/grade"
 	"github.com/netlab/netlab/internal/kindlab"
-	"github.com/netlab/netlab/internal/labsandbox"
 	"github.com/netlab/netlab/internal/matrix"
 	"github.com/netlab/netlab/internal/sandbox"
 	"github.com/netlab/netlab/internal/world"
@@ -126,7 +126,7 @@ func (r sandboxRuntime) SetEnforcement(_ context.Context, mode string) error {
 }
 
 func (r sandboxRuntime) Probe(ctx context.Context, t *labs.Task, timeout time.Duration) (*matrix.Matrix, error) {
-	return labsandbox.Probe(ctx, r.name, t, labsandbox.Options{Self: r.self, Timeout: timeout})
+	return sandbox.Probe(ctx, r.name, sandbox.ProbeOptions{Timeout: timeout, Internet: t.Lab.Internet, Self: r.self})
 }
 
 func (r sandboxRuntime) Events(ctx context.Context) (<-chan enforcer.Event, error) {
@@ -233,17 +233,52 @@ func (r kindRuntime) Down(_ context.Context, progress io.Writer) error {
 	return kindlab.Down(r.name, "", progress)
 }
 
-// enterTask makes rt hold task t's state: its enforcer mode, its labels,
-// and (with policies) exactly its starting policies.
+// UpLab brings lab l up on rt in its first task's starting state.
+func UpLab(ctx context.Context, rt Runtime, l *labs.Lab, progress io.Writer) error {
+	first := l.Tasks[0]
+	return rt.Up(ctx, first.StartWorld(), l.Scenario, enforcement(first), progress)
+}
+
+// enforcement is the enforcer mode of task t: a task without an enforcer
+// runs with the enforcer holding no policies, as a cluster whose network
+// plugin ignores NetworkPolicy (the policies are stored).
+func enforcement(t *labs.Task) string {
+	if t.Enforcer == labs.EnforcerNone {
+		return sandbox.EnforceNone
+	}
+	return sandbox.EnforceEBPF
+}
+
+// CheckTask probes task t's cells on rt and grades them; the world in
+// force explains the wrong cells.
+func CheckTask(ctx context.Context, rt Runtime, t *labs.Task, timeout time.Duration, o grade.Options) (*grade.Result, *matrix.Matrix, error) {
+	applied, err := rt.World(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := rt.Probe(ctx, t, timeout)
+	if err != nil {
+		return nil, nil, err
+	}
+	return grade.Task(t, applied, m, o), m, nil
+}
+
+// enterTask makes rt hold task t's starting state: its enforcer mode, its
+// labels, and (with policies) exactly its starting policies.
 func enterTask(ctx context.Context, rt Runtime, t *labs.Task, policies bool) error {
-	if err := rt.SetEnforcement(ctx, labsandbox.Enforcement(t)); err != nil {
+	return enterState(ctx, rt, t, t.StartWorld(), policies)
+}
+
+// enterState makes rt hold want's labels and (with policies) exactly its
+// policies, with task t's enforcer mode.
+func enterState(ctx context.Context, rt Runtime, t *labs.Task, want *world.World, policies bool) error {
+	if err := rt.SetEnforcement(ctx, enforcement(t)); err != nil {
 		return fmt.Errorf("task %s: %w", t.ID(), err)
 	}
 	cur, err := rt.World(ctx)
 	if err != nil {
 		return err
 	}
-	want := t.StartWorld()
 	for _, ns := range want.Namespaces {
 		if c := cur.Namespace(ns.Name); c != nil {
 			if ch := labelChanges(c.Labels, ns.Labels); len(ch) > 0 {
@@ -295,24 +330,15 @@ func enterTask(ctx context.Context, rt Runtime, t *labs.Task, policies bool) err
 // (the namespace-name label is the API server's and never changes).
 func labelChanges(have, want map[string]string) []string {
 	var out []string
-	for _, k := range sortedKeys(want) {
+	for _, k := range slices.Sorted(maps.Keys(want)) {
 		if v, ok := have[k]; !ok || v != want[k] {
 			out = append(out, k+"="+want[k])
 		}
 	}
-	for _, k := range sortedKeys(have) {
+	for _, k := range slices.Sorted(maps.Keys(have)) {
 		if _, ok := want[k]; !ok && k != world.NamespaceNameLabel {
 			out = append(out, k+"-")
 		}
 	}
 	return out
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range maps.Keys(m) {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

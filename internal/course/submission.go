@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/netlab/netlab/internal/grade"
-	"github.com/netlab/netlab/internal/labsandbox"
 	"github.com/netlab/netlab/internal/world"
 	"github.com/netlab/netlab/labs"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -189,8 +188,7 @@ func Grade(ctx context.Context, l *labs.Lab, answers []Answer, o GradeOptions) (
 	if l.Internet && rt.Backend() != Sandbox {
 		return nil, nil, fmt.Errorf("lab %s needs the internet host, which only the sandbox backend has", l.Name)
 	}
-	first := l.Tasks[0]
-	if err := rt.Up(ctx, first.StartWorld(), l.Scenario, labsandbox.Enforcement(first), o.Progress); err != nil {
+	if err := UpLab(ctx, rt, l, o.Progress); err != nil {
 		return nil, nil, fmt.Errorf("starting lab %s: %w", l.Name, err)
 	}
 	defer func() {
@@ -231,15 +229,8 @@ func gradeAnswer(ctx context.Context, rt Runtime, a Answer, timeout time.Duratio
 			return nil, fmt.Errorf("applying %s: %w", a.Dir, err)
 		}
 	}
-	applied, err := rt.World(ctx)
-	if err != nil {
-		return nil, err
-	}
-	m, err := rt.Probe(ctx, t, timeout)
-	if err != nil {
-		return nil, err
-	}
-	return grade.Task(t, applied, m, grade.Options{}), nil
+	res, _, err := CheckTask(ctx, rt, t, timeout, grade.Options{})
+	return res, err
 }
 
 // invalid is the result of a task whose answer could not be used.

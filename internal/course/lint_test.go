@@ -1,4 +1,4 @@
-package labsandbox_test
+package course_test
 
 import (
 	"context"
@@ -9,16 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netlab/netlab/internal/course"
 	"github.com/netlab/netlab/internal/grade"
-	"github.com/netlab/netlab/internal/labsandbox"
 	"github.com/netlab/netlab/internal/sandbox"
 	"github.com/netlab/netlab/internal/testenv"
 	"github.com/netlab/netlab/labs"
 )
-
-var self string
-
-func TestMain(m *testing.M) { testenv.Main(m, &self) }
 
 func TestInternetHostAgrees(t *testing.T) {
 	if labs.InternetIP != sandbox.InternetIP.String() {
@@ -64,8 +60,12 @@ func TestCheckOnSandbox(t *testing.T) {
 	}
 	task := l.Tasks[0]
 	name := fmt.Sprintf("lt%d", os.Getpid()%100000)
-	o := labsandbox.Options{Self: self, Timeout: 700 * time.Millisecond}
-	if _, err := labsandbox.Up(context.Background(), l, name, o); err != nil {
+	ctx := context.Background()
+	rt, err := course.NewRuntime(course.Sandbox, name, self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := course.UpLab(ctx, rt, l, nil); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -73,7 +73,7 @@ func TestCheckOnSandbox(t *testing.T) {
 			t.Errorf("down: %v", err)
 		}
 	})
-	r, err := labsandbox.Check(context.Background(), name, task, o, grade.Options{})
+	r, _, err := course.CheckTask(ctx, rt, task, 700*time.Millisecond, grade.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,10 +87,10 @@ func TestCheckOnSandbox(t *testing.T) {
 	if !found {
 		t.Errorf("leaked cells %v lack shop/debug -> shop/db:5432/TCP", r.Leaked)
 	}
-	if err := labsandbox.Enter(name, task, true); err != nil {
+	if err := rt.Apply(ctx, task.Solution); err != nil {
 		t.Fatal(err)
 	}
-	if r, err = labsandbox.Check(context.Background(), name, task, o, grade.Options{}); err != nil {
+	if r, _, err = course.CheckTask(ctx, rt, task, 700*time.Millisecond, grade.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	if !r.Passed || r.Points != 10 {
