@@ -21,7 +21,7 @@ object is invalid nothing is applied.`,
   netlab apply --name t1 -f policies/`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			name, b, err := lab.resolveBackend()
+			b, err := lab.find()
 			if err != nil {
 				return err
 			}
@@ -33,7 +33,7 @@ object is invalid nothing is applied.`,
 			for _, o := range objs.Policies {
 				pols = append(pols, o.Obj.Namespace+"/"+o.Obj.Name)
 			}
-			stats, err := b.ApplyPolicies(cmd.Context(), name, objs.PolicyList())
+			stats, err := b.Apply(cmd.Context(), objs.PolicyList())
 			if err != nil {
 				return err
 			}
@@ -59,7 +59,7 @@ func newDeleteCmd(s Streams) *cobra.Command {
 		Example: `  netlab delete -f assets/examples/netpol-lab/01-default-deny.yaml
   netlab delete networkpolicy default-deny -n netpol-lab`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name, b, err := lab.resolveBackend()
+			b, err := lab.find()
 			if err != nil {
 				return err
 			}
@@ -89,7 +89,7 @@ func newDeleteCmd(s Streams) *cobra.Command {
 			if len(keys) == 0 {
 				return fmt.Errorf("nothing to delete: pass -f FILE or 'networkpolicy NAME'")
 			}
-			if err := b.DeletePolicies(cmd.Context(), name, keys); err != nil {
+			if err := b.Delete(cmd.Context(), keys); err != nil {
 				return err
 			}
 			for _, k := range keys {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/netlab/netlab/internal/backend"
 	"github.com/netlab/netlab/internal/course"
 	"github.com/netlab/netlab/internal/grade"
 	"github.com/netlab/netlab/internal/progress"
@@ -28,7 +29,7 @@ func newSession(s Streams, timeout time.Duration) (*course.Session, error) {
 }
 
 func newLabStartCmd(s Streams) *cobra.Command {
-	var backend string
+	var where string
 	cmd := &cobra.Command{
 		Use:   "start NAME",
 		Short: "Start (or resume) a lab: bring its scenario up and show the current task",
@@ -54,7 +55,7 @@ run on the sandbox only.`,
 			if err != nil {
 				return err
 			}
-			sess.Backend = backend
+			sess.Backend = where
 			pos, err := sess.Start(cmd.Context(), args[0])
 			if err != nil {
 				return err
@@ -63,12 +64,12 @@ run on the sandbox only.`,
 			return printTask(s, pos, sess.Runtime().Backend())
 		},
 	}
-	cmd.Flags().StringVar(&backend, "backend", "", "sandbox (network namespaces) or kind (a real cluster, Docker); default: where the course lab runs, else sandbox")
+	cmd.Flags().StringVar(&where, "backend", "", "sandbox (network namespaces) or kind (a real cluster, Docker); default: where the course lab runs, else sandbox")
 	return cmd
 }
 
 // printTask shows the current task's brief and what to do next.
-func printTask(s Streams, pos course.Position, backend string) error {
+func printTask(s Streams, pos course.Position, where string) error {
 	if pos.Finished() {
 		fmt.Fprintf(s.Out, "Lab %s is finished: %s of %d points.\n", pos.Lab.Name, grade.FormatPoints(pos.Done.Score()), pos.Lab.Points())
 		return nil
@@ -89,7 +90,7 @@ func printTask(s Streams, pos course.Position, backend string) error {
 		}
 	}
 	apply := "netlab apply -f my-policy.yaml  "
-	if backend == course.Kind {
+	if where == backend.Kind {
 		apply = "kubectl --context kind-" + course.Instance + " apply -f my-policy.yaml"
 	}
 	fmt.Fprintf(s.Out, "\nNext:\n  %s   # write policies, apply them\n  netlab probe                     # see what really connects\n  netlab lab check                 # grade the task\n  netlab lab hint                  # one hint at a time\n", apply)

@@ -13,15 +13,15 @@ func newDownCmd(s Streams) *cobra.Command {
 		Short: "Remove a lab: processes, eBPF programs, pinned maps, namespaces, links, state",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			name, b, err := lab.resolveBackend()
+			b, err := lab.find()
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(s.Err, "Removing lab %q\n", name)
-			if err := b.Down(cmd.Context(), name, s.Err); err != nil {
+			fmt.Fprintf(s.Err, "Removing lab %q\n", b.Name())
+			if err := b.Down(cmd.Context(), s.Err); err != nil {
 				return err
 			}
-			fmt.Fprintf(s.Out, "Lab %s removed.\n", name)
+			fmt.Fprintf(s.Out, "Lab %s removed.\n", b.Name())
 			return nil
 		},
 	}

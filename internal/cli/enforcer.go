@@ -97,17 +97,17 @@ one reader: run one 'events' (or 'probe --why') per lab at a time.`,
   netlab probe             # in another`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			name, b, err := lab.resolveBackend()
+			b, err := lab.find()
 			if err != nil {
 				return err
 			}
-			desc, err := newEventDescriber(name, b)
+			desc, err := newEventDescriber(b)
 			if err != nil {
 				return err
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
-			events, err := b.Events(ctx, name)
+			events, err := b.Events(ctx)
 			if err != nil {
 				return err
 			}
@@ -130,7 +130,6 @@ one reader: run one 'events' (or 'probe --why') per lab at a time.`,
 // policies that isolate the dropping side. It rereads the lab's state when
 // the policies or labels change.
 type eventDescriber struct {
-	lab     string
 	b       worldSource
 	checked time.Time
 	version string
@@ -140,26 +139,26 @@ type eventDescriber struct {
 
 // worldSource is what an eventDescriber reads the lab from.
 type worldSource interface {
-	World(ctx context.Context, lab string) (*world.World, error)
-	Version(ctx context.Context, lab string) (string, error)
+	World(ctx context.Context) (*world.World, error)
+	Version(ctx context.Context) (string, error)
 }
 
-func newEventDescriber(lab string, b worldSource) (*eventDescriber, error) {
-	d := &eventDescriber{lab: lab, b: b}
+func newEventDescriber(b worldSource) (*eventDescriber, error) {
+	d := &eventDescriber{b: b}
 	return d, d.refresh()
 }
 
 func (d *eventDescriber) refresh() error {
 	d.checked = time.Now()
 	ctx := context.Background()
-	v, err := d.b.Version(ctx, d.lab)
+	v, err := d.b.Version(ctx)
 	if err != nil {
 		return err
 	}
 	if v == d.version && d.engine != nil {
 		return nil
 	}
-	w, err := d.b.World(ctx, d.lab)
+	w, err := d.b.World(ctx)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/netlab/netlab/enforcer"
+	"github.com/netlab/netlab/internal/backend"
 	"github.com/netlab/netlab/internal/sandbox"
 	"github.com/netlab/netlab/internal/world"
 	"github.com/netlab/netlab/scenarios"
@@ -47,7 +48,7 @@ spec:
 	if err := os.WriteFile(filepath.Join(sandbox.Dir("ev"), "state.json"), js, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d, err := newEventDescriber("ev", sandboxBackend{})
+	d, err := newEventDescriber(backend.Where("ev", ""))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/netlab/netlab/internal/backend"
 	"github.com/netlab/netlab/internal/course"
 	"github.com/netlab/netlab/internal/grade"
 	"github.com/netlab/netlab/labs"
@@ -14,7 +15,7 @@ import (
 )
 
 func newGradeCmd(s Streams) *cobra.Command {
-	var labName, submission, output, junitFile, backend string
+	var labName, submission, output, junitFile, where string
 	var pass float64
 	var timeout time.Duration
 	cmd := &cobra.Command{
@@ -60,7 +61,7 @@ and 1 with an error message when grading itself cannot run.`,
 				return errNeedRoot
 			}
 			fmt.Fprintf(s.Err, "Grading %s against lab %s (%d tasks)\n", submission, l.Name, len(l.Tasks))
-			rep, errs, err := course.Grade(cmd.Context(), l, answers, course.GradeOptions{Backend: backend, Timeout: timeout, Progress: s.Err})
+			rep, errs, err := course.Grade(cmd.Context(), l, answers, course.GradeOptions{Backend: where, Timeout: timeout, Progress: s.Err})
 			if err != nil {
 				return err
 			}
@@ -123,7 +124,7 @@ and 1 with an error message when grading itself cannot run.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&backend, "backend", course.Sandbox, "where to run the lab: sandbox, or kind (a fresh kind cluster; Docker)")
+	cmd.Flags().StringVar(&where, "backend", backend.Sandbox, "where to run the lab: sandbox, or kind (a fresh kind cluster; Docker)")
 	cmd.Flags().StringVar(&labName, "lab", "", "the lab to grade against (see 'netlab lab list')")
 	cmd.Flags().StringVar(&submission, "submission", "", "directory with the submitted policies")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text, json or junit")

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/netlab/netlab/internal/backend"
 	"github.com/netlab/netlab/internal/course"
 	"github.com/netlab/netlab/labs"
 	"github.com/spf13/cobra"
@@ -147,7 +148,7 @@ packets, and the measurement must match; the lab is torn down afterwards.`,
 				}
 				start = time.Now()
 				name := fmt.Sprintf("lint%d-%d", os.Getpid()%100000, i)
-				rt, err := course.NewRuntime(course.Sandbox, name, "")
+				rt, err := backend.New(backend.Sandbox, name, "")
 				if err != nil {
 					return err
 				}

@@ -23,7 +23,7 @@ into or out of a policy.`,
   netlab label -n netpol-lab pod client tier-`,
 		Args: cobra.MinimumNArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name, b, err := lab.resolveBackend()
+			b, err := lab.find()
 			if err != nil {
 				return err
 			}
@@ -40,7 +40,7 @@ into or out of a policy.`,
 			default:
 				return fmt.Errorf("can label pods and namespaces, not %q", args[0])
 			}
-			if err := b.Label(cmd.Context(), name, target, isNS, args[2:], overwrite); err != nil {
+			if err := b.Label(cmd.Context(), target, isNS, args[2:], overwrite); err != nil {
 				return err
 			}
 			fmt.Fprintf(s.Out, "%s/%s labeled\n", map[bool]string{true: "namespace", false: "pod"}[isNS], args[1])

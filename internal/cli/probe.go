@@ -5,6 +5,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/netlab/netlab/internal/backend"
 	"github.com/netlab/netlab/internal/matrix"
 
 	"github.com/netlab/netlab/internal/sandbox"
@@ -31,8 +32,8 @@ func (f *probeFlags) add(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.services, "via-service", false, "kind labs: reach each port through the ClusterIP of a Service that selects only that pod (with --by-name, its svc.ns.svc.cluster.local name); ports no such Service exposes are left out")
 }
 
-func (f *probeFlags) options() sandbox.ProbeOptions {
-	return sandbox.ProbeOptions{Timeout: f.timeout, From: f.from, To: f.to, ByName: f.byName, Internet: f.internet, Why: f.why}
+func (f *probeFlags) options() backend.ProbeOptions {
+	return backend.ProbeOptions{Timeout: f.timeout, From: f.from, To: f.to, ByName: f.byName, Internet: f.internet, Services: f.services, Why: f.why}
 }
 
 func newProbeCmd(s Streams) *cobra.Command {
@@ -57,11 +58,11 @@ counted as allowed). -o json has sim's schema plus "detail".`,
 			if err := checkOutput(output, "table", "json"); err != nil {
 				return err
 			}
-			name, b, err := lab.resolveBackend()
+			b, err := lab.find()
 			if err != nil {
 				return err
 			}
-			m, err := b.Probe(cmd.Context(), name, pf)
+			m, err := b.Probe(cmd.Context(), pf.options())
 			if err != nil {
 				return err
 			}

@@ -7,18 +7,18 @@ import (
 	"sync"
 	"time"
 
+	"github.com/netlab/netlab/internal/backend"
 	"github.com/netlab/netlab/internal/course"
 	"github.com/netlab/netlab/internal/grade"
 	"github.com/netlab/netlab/internal/matrix"
 	"github.com/netlab/netlab/internal/progress"
-	"github.com/netlab/netlab/internal/world"
 	"github.com/netlab/netlab/labs"
 	"github.com/netlab/netlab/tui"
 	"github.com/spf13/cobra"
 )
 
 func newTUICmd(s Streams) *cobra.Command {
-	var lab, backend string
+	var lab, where string
 	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "tui",
@@ -33,16 +33,16 @@ fits 80x24 and has no colours when NO_COLOR is set.`,
   sudo netlab tui --lab default-deny`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runTUI(cmd.Context(), s, lab, backend, timeout)
+			return runTUI(cmd.Context(), s, lab, where, timeout)
 		},
 	}
-	cmd.Flags().StringVar(&backend, "backend", "", "where labs start: sandbox, or kind (a real cluster; Docker); default: where the course lab runs, else sandbox")
+	cmd.Flags().StringVar(&where, "backend", "", "where labs start: sandbox, or kind (a real cluster; Docker); default: where the course lab runs, else sandbox")
 	cmd.Flags().StringVar(&lab, "lab", "", "start this lab at once instead of showing the picker")
 	cmd.Flags().DurationVar(&timeout, "timeout", 700*time.Millisecond, "per-connection probe timeout of the grid and checks")
 	return cmd
 }
 
-func runTUI(ctx context.Context, s Streams, lab, backend string, timeout time.Duration) error {
+func runTUI(ctx context.Context, s Streams, lab, where string, timeout time.Duration) error {
 	if os.Geteuid() != 0 {
 		return errNeedRoot
 	}
@@ -51,7 +51,7 @@ func runTUI(ctx context.Context, s Streams, lab, backend string, timeout time.Du
 		return err
 	}
 	opts := tui.Options{Lab: lab, AltScreen: true, In: s.In, Out: s.Out}
-	return tui.Run(ctx, &lessons{store: st, timeout: timeout, backend: backend}, opts)
+	return tui.Run(ctx, &lessons{store: st, timeout: timeout, backend: where}, opts)
 }
 
 // lessons adapts the course session to the TUI.
@@ -99,7 +99,7 @@ func (l *lessons) Start(ctx context.Context, name string, progressLine func(stri
 		return nil, err
 	}
 	ls := &lesson{sess: sess, pos: pos}
-	if sess.Runtime().Backend() == course.Kind {
+	if sess.Runtime().Backend() == backend.Kind {
 		ls.apply = "kubectl --context kind-" + course.Instance + " apply -f FILE"
 	}
 	return ls, nil
@@ -182,7 +182,7 @@ func (l *lesson) Events(ctx context.Context) (<-chan tui.Event, error) {
 	if !l.enforcing() {
 		return nil, nil // no enforcer, no verdicts: the panel is hidden
 	}
-	desc, err := newEventDescriber("", runtimeSource{rt})
+	desc, err := newEventDescriber(rt)
 	if err != nil {
 		return nil, err
 	}
@@ -208,17 +208,6 @@ func (l *lesson) Events(ctx context.Context) (<-chan tui.Event, error) {
 func (l *lesson) enforcing() bool {
 	pos := l.position()
 	return pos.Task == nil || pos.Task.Enforcer != labs.EnforcerNone
-}
-
-// runtimeSource lets an eventDescriber read a course runtime.
-type runtimeSource struct{ rt course.Runtime }
-
-func (r runtimeSource) World(ctx context.Context, _ string) (*world.World, error) {
-	return r.rt.World(ctx)
-}
-
-func (r runtimeSource) Version(ctx context.Context, _ string) (string, error) {
-	return r.rt.Version(ctx)
 }
 
 func (l *lesson) Check(ctx context.Context) (*tui.CheckResult, error) {

@@ -1,11 +1,11 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"strings"
 
+	"github.com/netlab/netlab/internal/backend"
 	"github.com/netlab/netlab/internal/kindlab"
 	"github.com/netlab/netlab/internal/sandbox"
 	"github.com/netlab/netlab/internal/world"
@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-var errNeedRoot = errors.New("the sandbox needs root for network namespaces and eBPF: run netlab with sudo")
+var errNeedRoot = backend.ErrNeedRoot
 
 func newUpCmd(s Streams) *cobra.Command {
 	var name, scenario, enforcement, backendName, nodeImage string

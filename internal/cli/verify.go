@@ -49,20 +49,20 @@ the engine's explanation of what should have happened; the exit status is
 			if err := checkOutput(output, "text", "json", "junit"); err != nil {
 				return err
 			}
-			name, b, err := lab.resolveBackend()
+			b, err := lab.find()
 			if err != nil {
 				return err
 			}
-			got, err := b.Probe(cmd.Context(), name, pf)
+			got, err := b.Probe(cmd.Context(), pf.options())
 			if err != nil {
 				return err
 			}
-			w, err := b.World(cmd.Context(), name)
+			w, err := b.World(cmd.Context())
 			if err != nil {
 				return err
 			}
-			rep := compare(name, w, got)
-			if !b.Enforcing(name) && output == "text" {
+			rep := compare(b.Name(), w, got)
+			if !b.Enforcing() && output == "text" {
 				fmt.Fprintln(s.Out, "note: this lab does not enforce policies (--enforcer none): every policy below is stored and ignored")
 			}
 			switch output {

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/netlab/netlab/internal/backend"
 	"github.com/netlab/netlab/internal/grade"
 	"github.com/netlab/netlab/internal/matrix"
 	"github.com/netlab/netlab/internal/progress"
@@ -38,7 +39,7 @@ type Session struct {
 	Timeout time.Duration
 	// Progress receives a line per step of long operations (nil: quiet).
 	Progress io.Writer
-	// Backend is where Start brings a lab up: Sandbox or Kind; empty
+	// Backend is where Start brings a lab up: backend.Sandbox or Kind; empty
 	// means where the course lab already runs, else the sandbox. The other
 	// calls use the backend the lab runs on.
 	Backend string
@@ -62,7 +63,7 @@ func (s *Session) instance() string {
 }
 
 // Runtime is the running lab the session drives.
-func (s *Session) Runtime() Runtime { return runningRuntime(s.instance(), s.Self) }
+func (s *Session) Runtime() backend.Lab { return backend.Where(s.instance(), s.Self) }
 
 // Current returns the learner's position in the lab in progress.
 func (s *Session) Current() (Position, error) {
@@ -119,11 +120,11 @@ func (s *Session) Start(ctx context.Context, name string) (Position, error) {
 	}
 	rt := s.Runtime() // without a backend, stay where the course runs
 	if s.Backend != "" {
-		if rt, err = NewRuntime(s.Backend, s.instance(), s.Self); err != nil {
+		if rt, err = backend.New(s.Backend, s.instance(), s.Self); err != nil {
 			return pos, err
 		}
 	}
-	if l.Internet && rt.Backend() != Sandbox {
+	if l.Internet && rt.Backend() != backend.Sandbox {
 		return pos, fmt.Errorf("lab %s needs the internet host, which only the sandbox backend has", l.Name)
 	}
 	running := false
@@ -335,5 +336,5 @@ func (s *Session) Probe(ctx context.Context) (*matrix.Matrix, error) {
 	if t == nil {
 		t = pos.Lab.Tasks[len(pos.Lab.Tasks)-1]
 	}
-	return s.Runtime().Probe(ctx, t, s.Timeout)
+	return probeTask(ctx, s.Runtime(), t, s.Timeout)
 }

@@ -9,13 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netlab/netlab/internal/backend"
 	"github.com/netlab/netlab/internal/course"
 	"github.com/netlab/netlab/internal/grade"
 	"github.com/netlab/netlab/internal/kindlab"
 	"github.com/netlab/netlab/internal/matrix"
 	"github.com/netlab/netlab/internal/progress"
 	"github.com/netlab/netlab/internal/testenv"
-	"github.com/netlab/netlab/internal/verdicts"
 	"github.com/netlab/netlab/labs"
 )
 
@@ -43,7 +43,7 @@ func TestKindCourse(t *testing.T) {
 	ctx := context.Background()
 	instance := fmt.Sprintf("t%d-kc", os.Getpid()%10000)
 	store := progress.Store{Path: filepath.Join(t.TempDir(), "progress.json")}
-	s := &course.Session{Store: store, Instance: instance, Self: self, Timeout: time.Second, Backend: course.Kind, Progress: os.Stderr}
+	s := &course.Session{Store: store, Instance: instance, Self: self, Timeout: time.Second, Backend: backend.Kind, Progress: os.Stderr}
 	t.Cleanup(func() {
 		if err := kindlab.Down(instance, "", nil); err != nil {
 			t.Errorf("down: %v", err)
@@ -60,7 +60,7 @@ func TestKindCourse(t *testing.T) {
 		t.Fatal(err)
 	}
 	rt := s.Runtime()
-	if rt.Backend() != course.Kind {
+	if rt.Backend() != backend.Kind {
 		t.Fatalf("runtime %s, want kind", rt.Backend())
 	}
 	res, m, err := s.Check(ctx)
@@ -86,30 +86,16 @@ func TestKindCourse(t *testing.T) {
 	}
 
 	first := lab.Tasks[0]
-	if err := rt.Apply(ctx, first.Solution); err != nil {
+	if _, err := rt.Apply(ctx, first.Solution); err != nil {
 		t.Fatal(err)
 	}
 	if res, _, err = s.Check(ctx); err != nil || !res.Passed {
 		t.Fatalf("reference solution on kind: %v %+v", err, res)
 	}
 	// The kernel's verdicts, read from every node while a probe runs.
-	evCtx, cancel := context.WithCancel(ctx)
-	ch, err := rt.Events(evCtx)
-	if err != nil {
-		cancel()
+	if m, err = rt.Probe(ctx, backend.ProbeOptions{Timeout: time.Second, Why: true}); err != nil {
 		t.Fatal(err)
 	}
-	log := verdicts.Collect(ch, cancel)
-	m, err = rt.Probe(ctx, first, time.Second)
-	events := log.Stop(500 * time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := rt.World(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	verdicts.Annotate(events, w, m, nil)
 	c := m.Index()[matrix.Key{From: "netpol-lab/client", To: "netpol-lab/backend", Port: 8080, Protocol: "TCP"}]
 	want := "ingress of netpol-lab/backend: dropped: no ingress rule of the policies selecting it matches"
 	if c.Allowed || !slices.Contains(c.Why, want) {
@@ -122,7 +108,8 @@ func TestKindCourse(t *testing.T) {
 	if st, _ := kindlab.Load(instance); st.Enforcement != kindlab.EnforceNone {
 		t.Fatalf("after entering without-enforcer the lab enforces %q", st.Enforcement)
 	}
-	if w, err = rt.World(ctx); err != nil {
+	w, err := rt.World(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if len(w.Policies) == 0 {
@@ -150,7 +137,7 @@ func TestKindGrade(t *testing.T) {
 		t.Fatal(err)
 	}
 	name := fmt.Sprintf("t%d-kg", os.Getpid()%10000)
-	rep, errs, err := course.Grade(context.Background(), lab, answers, course.GradeOptions{Backend: course.Kind, Instance: name, Self: self, Timeout: time.Second})
+	rep, errs, err := course.Grade(context.Background(), lab, answers, course.GradeOptions{Backend: backend.Kind, Instance: name, Self: self, Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/netlab/netlab/internal/backend"
 	"github.com/netlab/netlab/internal/grade"
 	"github.com/netlab/netlab/labs"
 )
@@ -25,7 +26,7 @@ type TaskLint struct {
 // turn, probes it and grades the measurement against the task's expected
 // matrix; then it tears the lab down. progress (may be nil) gets a line
 // per task.
-func Lint(ctx context.Context, rt Runtime, l *labs.Lab, timeout time.Duration, progress io.Writer) (out []TaskLint, err error) {
+func Lint(ctx context.Context, rt backend.Lab, l *labs.Lab, timeout time.Duration, progress io.Writer) (out []TaskLint, err error) {
 	if err := UpLab(ctx, rt, l, nil); err != nil {
 		return nil, fmt.Errorf("lab %s: starting it: %w", l.Name, err)
 	}

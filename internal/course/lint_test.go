@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netlab/netlab/internal/backend"
 	"github.com/netlab/netlab/internal/course"
 	"github.com/netlab/netlab/internal/grade"
 	"github.com/netlab/netlab/internal/sandbox"
@@ -61,7 +62,7 @@ func TestCheckOnSandbox(t *testing.T) {
 	task := l.Tasks[0]
 	name := fmt.Sprintf("lt%d", os.Getpid()%100000)
 	ctx := context.Background()
-	rt, err := course.NewRuntime(course.Sandbox, name, self)
+	rt, err := backend.New(backend.Sandbox, name, self)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +88,7 @@ func TestCheckOnSandbox(t *testing.T) {
 	if !found {
 		t.Errorf("leaked cells %v lack shop/debug -> shop/db:5432/TCP", r.Leaked)
 	}
-	if err := rt.Apply(ctx, task.Solution); err != nil {
+	if _, err := rt.Apply(ctx, task.Solution); err != nil {
 		t.Fatal(err)
 	}
 	if r, _, err = course.CheckTask(ctx, rt, task, 700*time.Millisecond, grade.Options{}); err != nil {

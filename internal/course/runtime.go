@@ -8,194 +8,25 @@ import (
 	"slices"
 	"time"
 
-	"github.com/netlab/netlab/enforcer"
-	"github.com/netlab/netlab/internal/clusterworld"
+	"github.com/netlab/netlab/internal/backend"
 	"github.com/netlab/netlab/internal/grade"
 	"github.com/netlab/netlab/internal/kindlab"
 	"github.com/netlab/netlab/internal/matrix"
 	"github.com/netlab/netlab/internal/sandbox"
 	"github.com/netlab/netlab/internal/world"
 	"github.com/netlab/netlab/labs"
-	networkingv1 "k8s.io/api/networking/v1"
 )
 
-// Backends a course lab runs on.
-const (
-	Sandbox = "sandbox"
-	Kind    = "kind"
-)
-
-// Runtime is what the course needs from a running lab, on any backend.
-type Runtime interface {
-	// Backend names the backend (Sandbox or Kind).
-	Backend() string
-	// Running reports whether the lab is up, and with which scenario.
-	Running() (scenario string, ok bool)
-	// Up brings the lab up with w (policies included).
-	Up(ctx context.Context, w *world.World, scenario, enforcement string, progress io.Writer) error
-	// World is the lab's current world, as the engine judges it.
-	World(ctx context.Context) (*world.World, error)
-	// Version changes whenever the world does (for watching).
-	Version(ctx context.Context) (string, error)
-	// Apply creates or replaces policies; Delete removes "ns/name" ones;
-	// Label sets ("k=v") or removes ("k-") labels of a pod ("ns/name") or
-	// namespace. Each returns once the change is enforced.
-	Apply(ctx context.Context, pols []*networkingv1.NetworkPolicy) error
-	Delete(ctx context.Context, keys []string) error
-	Label(ctx context.Context, target string, namespace bool, changes []string) error
-	// SetEnforcement switches between sandbox.EnforceEBPF and EnforceNone.
-	SetEnforcement(ctx context.Context, mode string) error
-	// Probe measures task t's cells.
-	Probe(ctx context.Context, t *labs.Task, timeout time.Duration) (*matrix.Matrix, error)
-	// Down removes the lab.
-	Down(ctx context.Context, progress io.Writer) error
-	// Events streams the enforcer's verdicts until ctx is done.
-	Events(ctx context.Context) (<-chan enforcer.Event, error)
-}
-
-// NewRuntime returns the runtime of lab name on backend.
-func NewRuntime(backend, name, self string) (Runtime, error) {
-	switch backend {
-	case "", Sandbox:
-		return sandboxRuntime{name: name, self: self}, nil
-	case Kind:
-		return kindRuntime{name: name, self: self}, nil
+// probeTask measures task t's cells on lab. A source that cannot be
+// probed (on kind: the CoreDNS pod when netlab's ephemeral container is
+// gone after a restart) gets the engine's prediction for the policies in
+// force, marked DetailPredicted.
+func probeTask(ctx context.Context, lab backend.Lab, t *labs.Task, timeout time.Duration) (*matrix.Matrix, error) {
+	m, err := lab.Probe(ctx, backend.ProbeOptions{Timeout: timeout, Internet: t.Lab.Internet})
+	if err != nil || lab.Backend() == backend.Sandbox {
+		return m, err
 	}
-	return nil, fmt.Errorf("unknown backend %q: want %s or %s", backend, Sandbox, Kind)
-}
-
-// runningRuntime finds where lab name runs (kind, else the sandbox).
-func runningRuntime(name, self string) Runtime {
-	if kindlab.Exists(name) {
-		return kindRuntime{name: name, self: self}
-	}
-	return sandboxRuntime{name: name, self: self}
-}
-
-type sandboxRuntime struct{ name, self string }
-
-func (sandboxRuntime) Backend() string { return Sandbox }
-
-func (r sandboxRuntime) Running() (string, bool) {
-	st, err := sandbox.Load(r.name)
-	if err != nil {
-		return "", false
-	}
-	return st.Scenario, true
-}
-
-func (r sandboxRuntime) Up(ctx context.Context, w *world.World, scenario, enforcement string, progress io.Writer) error {
-	_, err := sandbox.Up(ctx, w, sandbox.Options{Name: r.name, Scenario: scenario, Progress: progress, Self: r.self, Enforcement: enforcement})
-	return err
-}
-
-func (r sandboxRuntime) World(context.Context) (*world.World, error) {
-	st, err := sandbox.Load(r.name)
-	if err != nil {
-		return nil, err
-	}
-	return st.World, nil
-}
-
-func (r sandboxRuntime) Version(context.Context) (string, error) {
-	st, err := sandbox.Load(r.name)
-	if err != nil {
-		return "", err
-	}
-	return fmt.Sprint(st.Generation), nil
-}
-
-func (r sandboxRuntime) Apply(_ context.Context, pols []*networkingv1.NetworkPolicy) error {
-	_, err := sandbox.ApplyPolicies(r.name, pols)
-	return err
-}
-
-func (r sandboxRuntime) Delete(_ context.Context, keys []string) error {
-	_, err := sandbox.DeletePolicies(r.name, keys)
-	return err
-}
-
-func (r sandboxRuntime) Label(_ context.Context, target string, namespace bool, changes []string) error {
-	_, err := sandbox.Label(r.name, target, namespace, changes, true)
-	return err
-}
-
-func (r sandboxRuntime) SetEnforcement(_ context.Context, mode string) error {
-	_, err := sandbox.SetEnforcement(r.name, mode)
-	return err
-}
-
-func (r sandboxRuntime) Probe(ctx context.Context, t *labs.Task, timeout time.Duration) (*matrix.Matrix, error) {
-	return sandbox.Probe(ctx, r.name, sandbox.ProbeOptions{Timeout: timeout, Internet: t.Lab.Internet, Self: r.self})
-}
-
-func (r sandboxRuntime) Events(ctx context.Context) (<-chan enforcer.Event, error) {
-	return sandbox.Events(ctx, r.name)
-}
-
-func (r sandboxRuntime) Down(_ context.Context, progress io.Writer) error {
-	return sandbox.Down(r.name, progress)
-}
-
-type kindRuntime struct{ name, self string }
-
-func (kindRuntime) Backend() string { return Kind }
-
-func (r kindRuntime) Running() (string, bool) {
-	st, err := kindlab.Load(r.name)
-	if err != nil {
-		return "", false
-	}
-	return st.Scenario, true
-}
-
-func (r kindRuntime) Up(ctx context.Context, w *world.World, scenario, enforcement string, progress io.Writer) error {
-	_, err := kindlab.Up(ctx, w, kindlab.Options{Name: r.name, Scenario: scenario, Enforcement: enforcement, Progress: progress, Self: r.self})
-	return err
-}
-
-func (r kindRuntime) World(ctx context.Context) (*world.World, error) {
-	return kindlab.World(ctx, r.name)
-}
-
-func (r kindRuntime) Version(ctx context.Context) (string, error) {
-	w, err := kindlab.World(ctx, r.name)
-	if err != nil {
-		return "", err
-	}
-	return clusterworld.Hash(w), nil
-}
-
-func (r kindRuntime) Apply(ctx context.Context, pols []*networkingv1.NetworkPolicy) error {
-	return kindlab.ApplyPolicies(ctx, r.name, pols)
-}
-
-func (r kindRuntime) Delete(ctx context.Context, keys []string) error {
-	return kindlab.DeletePolicies(ctx, r.name, keys)
-}
-
-func (r kindRuntime) Label(ctx context.Context, target string, namespace bool, changes []string) error {
-	return kindlab.Label(ctx, r.name, target, namespace, changes, true)
-}
-
-func (r kindRuntime) SetEnforcement(ctx context.Context, mode string) error {
-	return kindlab.SetEnforcement(ctx, r.name, mode)
-}
-
-// Probe measures the task's cells on the cluster. Probes start from pods
-// running netlab's agent and from the cluster's CoreDNS (the scenario's
-// kube-dns pod) through netlab's ephemeral container. A source that cannot
-// be probed (that container gone after CoreDNS restarted) gets the
-// engine's prediction for the policies in force, marked DetailPredicted.
-func (r kindRuntime) Probe(ctx context.Context, t *labs.Task, timeout time.Duration) (*matrix.Matrix, error) {
-	if t.Lab.Internet {
-		return nil, fmt.Errorf("lab %s needs the internet host, which only the sandbox has", t.Lab.Name)
-	}
-	m, err := kindlab.Probe(ctx, r.name, kindlab.ProbeOptions{Timeout: timeout})
-	if err != nil {
-		return nil, err
-	}
-	w, err := kindlab.World(ctx, r.name)
+	w, err := lab.World(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +39,7 @@ func (r kindRuntime) Probe(ctx context.Context, t *labs.Task, timeout time.Durat
 		expected[c.Key()] = true
 	}
 	enf := labs.EnforcerEBPF
-	if st, err := kindlab.Load(r.name); err == nil && st.Enforcement == kindlab.EnforceNone {
+	if !lab.Enforcing() {
 		enf = labs.EnforcerNone
 	}
 	for _, c := range labs.Predict(w, false, enf).Results {
@@ -222,19 +53,11 @@ func (r kindRuntime) Probe(ctx context.Context, t *labs.Task, timeout time.Durat
 }
 
 // DetailPredicted marks a cell the engine predicted because no probe can
-// start from its source (a pod that does not run netlab's agent).
+// start from its source.
 const DetailPredicted = "predicted"
 
-func (r kindRuntime) Events(ctx context.Context) (<-chan enforcer.Event, error) {
-	return kindlab.Events(ctx, r.name)
-}
-
-func (r kindRuntime) Down(_ context.Context, progress io.Writer) error {
-	return kindlab.Down(r.name, "", progress)
-}
-
 // UpLab brings lab l up on rt in its first task's starting state.
-func UpLab(ctx context.Context, rt Runtime, l *labs.Lab, progress io.Writer) error {
+func UpLab(ctx context.Context, rt backend.Lab, l *labs.Lab, progress io.Writer) error {
 	first := l.Tasks[0]
 	return rt.Up(ctx, first.StartWorld(), l.Scenario, enforcement(first), progress)
 }
@@ -251,12 +74,12 @@ func enforcement(t *labs.Task) string {
 
 // CheckTask probes task t's cells on rt and grades them; the world in
 // force explains the wrong cells.
-func CheckTask(ctx context.Context, rt Runtime, t *labs.Task, timeout time.Duration, o grade.Options) (*grade.Result, *matrix.Matrix, error) {
+func CheckTask(ctx context.Context, rt backend.Lab, t *labs.Task, timeout time.Duration, o grade.Options) (*grade.Result, *matrix.Matrix, error) {
 	applied, err := rt.World(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := rt.Probe(ctx, t, timeout)
+	m, err := probeTask(ctx, rt, t, timeout)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -265,13 +88,13 @@ func CheckTask(ctx context.Context, rt Runtime, t *labs.Task, timeout time.Durat
 
 // enterTask makes rt hold task t's starting state: its enforcer mode, its
 // labels, and (with policies) exactly its starting policies.
-func enterTask(ctx context.Context, rt Runtime, t *labs.Task, policies bool) error {
+func enterTask(ctx context.Context, rt backend.Lab, t *labs.Task, policies bool) error {
 	return enterState(ctx, rt, t, t.StartWorld(), policies)
 }
 
 // enterState makes rt hold want's labels and (with policies) exactly its
 // policies, with task t's enforcer mode.
-func enterState(ctx context.Context, rt Runtime, t *labs.Task, want *world.World, policies bool) error {
+func enterState(ctx context.Context, rt backend.Lab, t *labs.Task, want *world.World, policies bool) error {
 	if err := rt.SetEnforcement(ctx, enforcement(t)); err != nil {
 		return fmt.Errorf("task %s: %w", t.ID(), err)
 	}
@@ -282,7 +105,7 @@ func enterState(ctx context.Context, rt Runtime, t *labs.Task, want *world.World
 	for _, ns := range want.Namespaces {
 		if c := cur.Namespace(ns.Name); c != nil {
 			if ch := labelChanges(c.Labels, ns.Labels); len(ch) > 0 {
-				if err := rt.Label(ctx, ns.Name, true, ch); err != nil {
+				if err := rt.Label(ctx, ns.Name, true, ch, true); err != nil {
 					return fmt.Errorf("task %s: labels of namespace %s: %w", t.ID(), ns.Name, err)
 				}
 			}
@@ -294,7 +117,7 @@ func enterState(ctx context.Context, rt Runtime, t *labs.Task, want *world.World
 		}
 		if c := cur.Pod(p.Key()); c != nil {
 			if ch := labelChanges(c.Labels, p.Labels); len(ch) > 0 {
-				if err := rt.Label(ctx, p.Key(), false, ch); err != nil {
+				if err := rt.Label(ctx, p.Key(), false, ch, true); err != nil {
 					return fmt.Errorf("task %s: labels of pod %s: %w", t.ID(), p.Key(), err)
 				}
 			}
@@ -319,7 +142,7 @@ func enterState(ctx context.Context, rt Runtime, t *labs.Task, want *world.World
 		}
 	}
 	if len(want.Policies) > 0 {
-		if err := rt.Apply(ctx, want.Policies); err != nil {
+		if _, err := rt.Apply(ctx, want.Policies); err != nil {
 			return fmt.Errorf("task %s: starting policies: %w", t.ID(), err)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/netlab/netlab/internal/backend"
 	"github.com/netlab/netlab/internal/grade"
 	"github.com/netlab/netlab/internal/world"
 	"github.com/netlab/netlab/labs"
@@ -146,7 +147,7 @@ func readRemove(path string, t *labs.Task) ([]string, error) {
 
 // GradeOptions shape a classroom grading run.
 type GradeOptions struct {
-	// Backend is Sandbox (default) or Kind.
+	// Backend is backend.Sandbox (default) or backend.Kind.
 	Backend string
 	// Instance is the lab name (default: one unique to this run).
 	Instance string
@@ -181,11 +182,11 @@ func Grade(ctx context.Context, l *labs.Lab, answers []Answer, o GradeOptions) (
 	if name == "" {
 		name = fmt.Sprintf("grade-%d", os.Getpid()%1000000)
 	}
-	rt, err := NewRuntime(o.Backend, name, o.Self)
+	rt, err := backend.New(o.Backend, name, o.Self)
 	if err != nil {
 		return nil, nil, err
 	}
-	if l.Internet && rt.Backend() != Sandbox {
+	if l.Internet && rt.Backend() != backend.Sandbox {
 		return nil, nil, fmt.Errorf("lab %s needs the internet host, which only the sandbox backend has", l.Name)
 	}
 	if err := UpLab(ctx, rt, l, o.Progress); err != nil {
@@ -211,7 +212,7 @@ func Grade(ctx context.Context, l *labs.Lab, answers []Answer, o GradeOptions) (
 	return rep, errs, nil
 }
 
-func gradeAnswer(ctx context.Context, rt Runtime, a Answer, timeout time.Duration) (*grade.Result, error) {
+func gradeAnswer(ctx context.Context, rt backend.Lab, a Answer, timeout time.Duration) (*grade.Result, error) {
 	if a.Err != nil {
 		return nil, a.Err
 	}
@@ -225,7 +226,7 @@ func gradeAnswer(ctx context.Context, rt Runtime, a Answer, timeout time.Duratio
 		}
 	}
 	if len(a.Policies) > 0 {
-		if err := rt.Apply(ctx, a.Policies); err != nil {
+		if _, err := rt.Apply(ctx, a.Policies); err != nil {
 			return nil, fmt.Errorf("applying %s: %w", a.Dir, err)
 		}
 	}
