@@ -231,9 +231,15 @@ func (t *topo) attachAll(d *Dataplane) {
 	}
 }
 
-// serveTCP runs an echo server in the pod. The listening socket belongs to
-// the pod's netns even though it is served from any thread.
+// serveTCP runs an echo server in the pod.
 func (p *pod) serveTCP(tb testing.TB, port int) {
+	p.serveTCPWith(tb, port, func(c net.Conn) { _, _ = io.Copy(c, c) })
+}
+
+// serveTCPWith accepts connections in the pod and hands each to handle.
+// The listening socket belongs to the pod's netns even though it is served
+// from any thread.
+func (p *pod) serveTCPWith(tb testing.TB, port int, handle func(net.Conn)) {
 	var ln net.Listener
 	err := inNS(p.ns, func() (err error) {
 		ln, err = net.Listen("tcp4", fmt.Sprintf("%s:%d", p.addr, port))
@@ -251,7 +257,7 @@ func (p *pod) serveTCP(tb testing.TB, port int) {
 			}
 			go func() {
 				defer c.Close()
-				_, _ = io.Copy(c, c)
+				handle(c)
 			}()
 		}
 	}()

@@ -3,7 +3,6 @@
 package enforcer
 
 import (
-	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -24,7 +23,7 @@ func BenchmarkTCPThroughput(b *testing.B) {
 	tp := newTopo(b, "a=10.250.2.1", "b=10.250.2.2")
 	const sinkPort = 5201
 	pa, pb := tp.pods["a"], tp.pods["b"]
-	pb.serveSink(b, sinkPort)
+	pb.serveTCPWith(b, sinkPort, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
 
 	pinDir := testPinDir(b, tp.host)
 	d, err := Open(pinDir)
@@ -93,31 +92,6 @@ func BenchmarkTCPThroughput(b *testing.B) {
 	if c.Denied != 0 || c.AllowedNew == 0 {
 		b.Fatalf("the enforcer did not judge the transfer as expected: %+v", c)
 	}
-}
-
-// serveSink accepts connections in the pod and discards what they send.
-func (p *pod) serveSink(tb testing.TB, port int) {
-	var ln net.Listener
-	err := inNS(p.ns, func() (err error) {
-		ln, err = net.Listen("tcp4", fmt.Sprintf("%s:%d", p.addr, port))
-		return err
-	})
-	if err != nil {
-		tb.Fatalf("pod %s: listening on tcp/%d: %v", p.name, port, err)
-	}
-	tb.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				_, _ = io.Copy(io.Discard, c)
-			}()
-		}
-	}()
 }
 
 // send writes n bytes from p to dst's sink and returns how long it took
