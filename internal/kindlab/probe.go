@@ -240,7 +240,7 @@ func inLab(st *State, p *world.Pod) bool {
 func Targets(snap *Snapshot, st *State, src *world.Pod, o ProbeOptions) []agent.Target {
 	var out []agent.Target
 	for _, dst := range snap.World.Pods {
-		if dst == src || !inLab(st, dst) || !selected(dst, o.To) {
+		if dst == src || !inLab(st, dst) || !dst.Selected(o.To) {
 			continue
 		}
 		for _, p := range dst.Ports {
@@ -304,7 +304,7 @@ func probeSnapshot(ctx context.Context, c kubernetes.Interface, cfg *rest.Config
 	var batches []*batch
 	for _, src := range snap.World.Pods {
 		at, ok := snap.Probers[src.Key()]
-		if !ok || !inLab(st, src) || !selected(src, o.From) {
+		if !ok || !inLab(st, src) || !src.Selected(o.From) {
 			continue
 		}
 		if ts := Targets(snap, st, src, o); len(ts) > 0 {
@@ -394,18 +394,6 @@ func newExecutor(cfg *rest.Config, u *url.URL) (remotecommand.Executor, error) {
 	return remotecommand.NewFallbackExecutor(ws, spdy, func(err error) bool {
 		return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
 	})
-}
-
-func selected(p *world.Pod, filters []string) bool {
-	if len(filters) == 0 {
-		return true
-	}
-	for _, f := range filters {
-		if f == p.Key() || f == p.Namespace+"/" || f == p.Namespace+"/*" || (!strings.Contains(f, "/") && f == p.Name) {
-			return true
-		}
-	}
-	return false
 }
 
 // waitMatrix probes until the measured matrix agrees with the engine's

@@ -13,7 +13,6 @@ import (
 
 	"github.com/netlab/netlab/internal/agent"
 	"github.com/netlab/netlab/internal/matrix"
-	"github.com/netlab/netlab/internal/world"
 )
 
 // ProbeOptions select and shape a probe.
@@ -58,12 +57,12 @@ func Probe(ctx context.Context, name string, o ProbeOptions) (*matrix.Matrix, er
 	}
 	var batches []*batch
 	for i, src := range s.World.Pods {
-		if !selected(src, o.From) {
+		if !src.Selected(o.From) {
 			continue
 		}
 		b := &batch{src: i}
 		for _, dst := range s.World.Pods {
-			if dst == src || !selected(dst, o.To) {
+			if dst == src || !dst.Selected(o.To) {
 				continue
 			}
 			host := dst.IP.String()
@@ -115,18 +114,6 @@ func Probe(ctx context.Context, name string, o ProbeOptions) (*matrix.Matrix, er
 	}
 	m.Sort()
 	return m, nil
-}
-
-func selected(p *world.Pod, filters []string) bool {
-	if len(filters) == 0 {
-		return true
-	}
-	for _, f := range filters {
-		if f == p.Key() || f == p.Namespace+"/" || f == p.Namespace+"/*" || (!strings.Contains(f, "/") && f == p.Name) {
-			return true
-		}
-	}
-	return false
 }
 
 // probeFrom runs `netlab agent probe` inside the source pod's namespace.

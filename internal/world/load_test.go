@@ -716,3 +716,26 @@ func TestLoadMissingFile(t *testing.T) {
 		t.Errorf("missing file: world %v, err %v", w != nil, err)
 	}
 }
+
+func TestPodSelected(t *testing.T) {
+	p := &world.Pod{Namespace: "shop", Name: "db"}
+	for _, tc := range []struct {
+		filters []string
+		want    bool
+	}{
+		{nil, true},
+		{[]string{"shop/db"}, true},
+		{[]string{"db"}, true},
+		{[]string{"shop/"}, true},
+		{[]string{"shop/*"}, true},
+		{[]string{"other/", "shop/db"}, true},
+		{[]string{"shop/api"}, false},
+		{[]string{"other/db"}, false},
+		{[]string{"shop"}, false},
+		{[]string{"sho"}, false},
+	} {
+		if got := p.Selected(tc.filters); got != tc.want {
+			t.Errorf("Selected(%q) = %v, want %v", tc.filters, got, tc.want)
+		}
+	}
+}

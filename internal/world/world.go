@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -55,6 +56,21 @@ type Pod struct {
 
 // Key is "namespace/name".
 func (p *Pod) Key() string { return p.Namespace + "/" + p.Name }
+
+// Selected reports whether the pod matches one of filters, as the
+// --from/--to flags spell them: "ns/name", "name", "ns/" or "ns/*". No
+// filters select every pod.
+func (p *Pod) Selected(filters []string) bool {
+	if len(filters) == 0 {
+		return true
+	}
+	for _, f := range filters {
+		if f == p.Key() || f == p.Namespace+"/" || f == p.Namespace+"/*" || (!strings.Contains(f, "/") && f == p.Name) {
+			return true
+		}
+	}
+	return false
+}
 
 // NamedPort returns the container port called name with the given protocol.
 func (p *Pod) NamedPort(name string, proto corev1.Protocol) (Port, bool) {
