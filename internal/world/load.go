@@ -1,19 +1,12 @@
 package world
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/netip"
-	"os"
-	"path/filepath"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -21,7 +14,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	sigsjson "sigs.k8s.io/json"
-	"sigs.k8s.io/yaml"
 )
 
 // Source says where an object came from: the file, the document inside it
@@ -117,166 +109,6 @@ func Load(paths []string, notes io.Writer) (*World, error) {
 		return nil, err
 	}
 	return Build(objs, notes)
-}
-
-// Read decodes and validates every object in paths without assembling them.
-func Read(paths []string, notes io.Writer) (*Objects, error) {
-	if notes == nil {
-		notes = io.Discard
-	}
-	objs := &Objects{}
-	var errs Errors
-	for _, p := range paths {
-		files, err := expand(p)
-		if err != nil {
-			return nil, err
-		}
-		for _, f := range files {
-			var data []byte
-			if f == "-" {
-				data, err = io.ReadAll(os.Stdin)
-			} else {
-				data, err = os.ReadFile(f)
-			}
-			if err != nil {
-				return nil, err
-			}
-			errs = append(errs, decodeFile(f, data, objs, notes)...)
-		}
-	}
-	if len(errs) > 0 {
-		return nil, errs
-	}
-	return objs, nil
-}
-
-// Parse decodes manifests held in memory, as if read from a file called name.
-func Parse(name string, data []byte, notes io.Writer) (*Objects, error) {
-	if notes == nil {
-		notes = io.Discard
-	}
-	objs := &Objects{}
-	if errs := decodeFile(name, data, objs, notes); len(errs) > 0 {
-		return nil, errs
-	}
-	return objs, nil
-}
-
-// expand turns a path into files: a directory gives its .yaml, .yml and
-// .json files, recursively, in lexical order.
-func expand(p string) ([]string, error) {
-	if p == "-" {
-		return []string{p}, nil
-	}
-	st, err := os.Stat(p)
-	if err != nil {
-		return nil, err
-	}
-	if !st.IsDir() {
-		return []string{p}, nil
-	}
-	var files []string
-	err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		switch strings.ToLower(filepath.Ext(path)) {
-		case ".yaml", ".yml", ".json":
-			if !d.IsDir() {
-				files = append(files, path)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if len(files) == 0 {
-		return nil, fmt.Errorf("%s: no .yaml, .yml or .json files in directory", p)
-	}
-	sort.Strings(files)
-	return files, nil
-}
-
-type document struct {
-	line int // 1-based line the document starts on
-	data []byte
-}
-
-var docSep = regexp.MustCompile(`^---(\s+(.*))?$`)
-
-// splitDocuments cuts a YAML stream at "---" lines and remembers where each
-// document starts.
-func splitDocuments(data []byte) []document {
-	var docs []document
-	cur := document{line: 1}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64*1024), 64*1024*1024)
-	n := 0
-	for sc.Scan() {
-		n++
-		line := sc.Text()
-		if m := docSep.FindStringSubmatch(strings.TrimRight(line, "\r")); m != nil {
-			docs = append(docs, cur)
-			cur = document{line: n + 1}
-			// "--- {kind: ...}" starts the document on the separator line.
-			if rest := strings.TrimSpace(m[2]); rest != "" && !strings.HasPrefix(rest, "#") {
-				cur = document{line: n, data: []byte(rest + "\n")}
-			}
-			continue
-		}
-		cur.data = append(cur.data, line...)
-		cur.data = append(cur.data, '\n')
-	}
-	docs = append(docs, cur)
-	return docs
-}
-
-var yamlLine = regexp.MustCompile(`line (\d+)`)
-
-// shiftLines rewrites "line N" inside a decoder message so it counts from
-// the start of the file rather than the document. The YAML library counts
-// parser errors ("did not find expected ...") from 0 and scanner errors
-// from 1; both come out 1-based here.
-func shiftLines(msg string, start int) string {
-	parser := 0
-	if strings.Contains(msg, "did not find expected") {
-		parser = 1
-	}
-	return yamlLine.ReplaceAllStringFunc(msg, func(m string) string {
-		n, _ := strconv.Atoi(m[5:])
-		return fmt.Sprintf("line %d", n+start-1+parser)
-	})
-}
-
-func isBlank(data []byte) bool {
-	for _, l := range strings.Split(string(data), "\n") {
-		t := strings.TrimSpace(l)
-		if t != "" && !strings.HasPrefix(t, "#") {
-			return false
-		}
-	}
-	return true
-}
-
-func decodeFile(name string, data []byte, objs *Objects, notes io.Writer) Errors {
-	var errs Errors
-	for i, doc := range splitDocuments(data) {
-		if isBlank(doc.data) {
-			continue
-		}
-		src := Source{File: name, Doc: i, Line: doc.line, Item: -1}
-		js, err := yaml.YAMLToJSONStrict(doc.data)
-		if err != nil {
-			errs = append(errs, &Error{Source: src, Err: fmt.Errorf("malformed YAML: %s", shiftLines(err.Error(), doc.line))})
-			continue
-		}
-		if bytes.Equal(bytes.TrimSpace(js), []byte("null")) {
-			continue
-		}
-		errs = append(errs, decodeObject(src, js, objs, notes)...)
-	}
-	return errs
 }
 
 func decodeObject(src Source, js []byte, objs *Objects, notes io.Writer) Errors {
