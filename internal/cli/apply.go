@@ -10,6 +10,7 @@ import (
 func newApplyCmd(s Streams) *cobra.Command {
 	var lab labFlag
 	var files []string
+	var maxInput int64
 	cmd := &cobra.Command{
 		Use:   "apply -f FILE|DIR",
 		Short: "Create or replace NetworkPolicies in a running lab (enforced before it returns)",
@@ -25,7 +26,7 @@ object is invalid nothing is applied.`,
 			if err != nil {
 				return err
 			}
-			objs, err := readPolicies(files, s)
+			objs, err := readPolicies(cmd, files, maxInput, s)
 			if err != nil {
 				return err
 			}
@@ -46,6 +47,7 @@ object is invalid nothing is applied.`,
 	}
 	lab.add(cmd)
 	cmd.Flags().StringArrayVarP(&files, "filename", "f", nil, "policy file or directory (repeatable; - for stdin)")
+	addMaxInput(cmd, &maxInput)
 	return cmd
 }
 
@@ -53,6 +55,7 @@ func newDeleteCmd(s Streams) *cobra.Command {
 	var lab labFlag
 	var files []string
 	var namespace string
+	var maxInput int64
 	cmd := &cobra.Command{
 		Use:   "delete (-f FILE | networkpolicy NAME...)",
 		Short: "Delete NetworkPolicies from a running lab",
@@ -65,7 +68,7 @@ func newDeleteCmd(s Streams) *cobra.Command {
 			}
 			var keys []string
 			if len(files) > 0 {
-				objs, err := readPolicies(files, s)
+				objs, err := readPolicies(cmd, files, maxInput, s)
 				if err != nil {
 					return err
 				}
@@ -100,17 +103,18 @@ func newDeleteCmd(s Streams) *cobra.Command {
 	}
 	lab.add(cmd)
 	cmd.Flags().StringArrayVarP(&files, "filename", "f", nil, "policy file or directory (repeatable)")
+	addMaxInput(cmd, &maxInput)
 	cmd.Flags().StringVarP(&namespace, "namespace", "n", "", "namespace of the named policies (default \"default\")")
 	return cmd
 }
 
 // readPolicies reads and validates manifests that must hold only
 // NetworkPolicies.
-func readPolicies(files []string, s Streams) (*world.Objects, error) {
+func readPolicies(cmd *cobra.Command, files []string, maxInput int64, s Streams) (*world.Objects, error) {
 	if len(files) == 0 {
 		return nil, fmt.Errorf("no policies given: pass -f FILE|DIR")
 	}
-	objs, err := world.Read(files, s.Err)
+	objs, err := readManifests(cmd, files, maxInput, s.Err)
 	if err != nil {
 		return nil, err
 	}

@@ -3,10 +3,13 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"golang.org/x/term"
@@ -35,12 +38,23 @@ func Main(args []string, in io.Reader, out, errOut io.Writer) int {
 	klog.SetOutput(io.Discard)
 	root := NewRoot(Streams{In: in, Out: out, Err: errOut})
 	root.SetArgs(args)
-	if err := root.Execute(); err != nil {
+	// Ctrl-C (or SIGTERM) cancels the command's context, which reading
+	// manifests and the labs honour; a second one ends netlab at once.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	if err := root.ExecuteContext(ctx); err != nil {
 		var ee ExitError
 		if errors.As(err, &ee) {
 			return ee.Code
 		}
 		fmt.Fprintf(errOut, "error: %v\n", err)
+		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			return 130
+		}
 		return 1
 	}
 	return 0

@@ -19,6 +19,7 @@ func newUpCmd(s Streams) *cobra.Command {
 	var name, scenario, enforcement, backendName, nodeImage string
 	var nodes int
 	var worldFiles []string
+	var maxInput int64
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Start a lab: pods as network namespaces, netlab's eBPF enforcer, DNS, an internet host",
@@ -68,7 +69,7 @@ accepted and stored, and nothing is blocked.`,
 			if len(worldFiles) == 0 && scenario == "" {
 				scenario = "netpol-lab"
 			}
-			wf := worldFlags{files: worldFiles, scenario: scenario}
+			wf := worldFlags{files: worldFiles, scenario: scenario, maxInput: maxInput, cmd: cmd}
 			w, err := wf.load(s.Err)
 			if err != nil {
 				return err
@@ -91,6 +92,7 @@ accepted and stored, and nothing is blocked.`,
 	cmd.Flags().IntVar(&nodes, "nodes", 0, "kind: number of nodes, one control plane and the rest workers (default 2)")
 	cmd.Flags().StringVar(&nodeImage, "node-image", "", "kind: node image (default: kind's, else netlab's offline build)")
 	cmd.Flags().StringArrayVar(&worldFiles, "world", nil, "world manifests (file or directory; repeatable)")
+	addMaxInput(cmd, &maxInput)
 	cmd.Flags().StringVar(&enforcement, "enforcer", sandbox.EnforceEBPF, "ebpf (enforce policies) or none (accept policies, enforce nothing)")
 	cmd.Flags().StringVar(&scenario, "scenario", "", "built-in scenario ("+strings.Join(scenarios.Names(), ", ")+"); default netpol-lab when no --world")
 	return cmd

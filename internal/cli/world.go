@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,11 +17,54 @@ import (
 type worldFlags struct {
 	files    []string
 	scenario string
+	maxInput int64
+	cmd      *cobra.Command // whose context ends the reading and whose stdin "-" reads
 }
 
 func (f *worldFlags) add(cmd *cobra.Command) {
+	f.cmd = cmd
 	cmd.Flags().StringArrayVarP(&f.files, "filename", "f", nil, "manifest file or directory (YAML, JSON, List); repeatable; - reads stdin")
 	cmd.Flags().StringVar(&f.scenario, "scenario", "", "start from a built-in scenario ("+strings.Join(scenarios.Names(), ", ")+"); -f adds to it")
+	addMaxInput(cmd, &f.maxInput)
+}
+
+// addMaxInput adds --max-input, the bound on what is read from each
+// manifest input, to a command that reads manifests.
+func addMaxInput(cmd *cobra.Command, n *int64) {
+	*n = world.DefaultMaxInput
+	cmd.Flags().Var(sizeValue{n}, "max-input", "read at most this much from each manifest input (file or stdin), e.g. 256Mi or 4Gi; 0 means no limit")
+}
+
+// sizeValue is a byte count flag written as a Kubernetes quantity (1Gi).
+type sizeValue struct{ n *int64 }
+
+func (v sizeValue) String() string {
+	if v.n == nil {
+		return ""
+	}
+	return world.FormatSize(*v.n)
+}
+
+func (v sizeValue) Set(s string) error {
+	n, err := world.ParseSize(s)
+	if err != nil {
+		return err
+	}
+	*v.n = n
+	return nil
+}
+
+func (v sizeValue) Type() string { return "size" }
+
+// readManifests reads files as cmd's manifests: bounded by maxInput, "-"
+// from cmd's stdin, ended by cmd's context (Ctrl-C).
+func readManifests(cmd *cobra.Command, files []string, maxInput int64, notes io.Writer) (*world.Objects, error) {
+	objs, err := world.ReadContext(cmd.Context(), files, notes, world.ReadOptions{MaxInput: maxInput, Stdin: cmd.InOrStdin()})
+	var le *world.LimitError
+	if errors.As(err, &le) {
+		return nil, fmt.Errorf("%w; raise the limit with --max-input (e.g. --max-input %s), or --max-input 0 for none", err, world.FormatSize(2*le.Limit))
+	}
+	return objs, err
 }
 
 // load reads the scenario (if any) and the files into one validated world.
@@ -42,7 +86,7 @@ func (f *worldFlags) load(notes io.Writer) (*world.World, error) {
 		objs.Merge(o)
 	}
 	if len(f.files) > 0 {
-		o, err := world.Read(f.files, notes)
+		o, err := readManifests(f.cmd, f.files, f.maxInput, notes)
 		if err != nil {
 			return nil, err
 		}

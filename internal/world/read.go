@@ -137,7 +137,11 @@ func readInput(ctx context.Context, name string, opt ReadOptions, objs *Objects,
 	case *bytes.Reader, *strings.Reader, *bytes.Buffer:
 		blocking = false
 	}
-	g := &guardReader{r: &ctxReader{ctx: ctx, r: r, blocking: blocking}, name: name, limit: opt.MaxInput}
+	shown := name
+	if name == "-" {
+		shown = "standard input (-)"
+	}
+	g := &guardReader{r: &ctxReader{ctx: ctx, r: r, blocking: blocking}, name: shown, limit: opt.MaxInput}
 	errs, err := decodeStream(name, g, objs, notes)
 	if err != nil {
 		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {

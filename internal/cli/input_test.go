@@ -1,0 +1,89 @@
+package cli
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestHelperMain is not a test: TestInterruptWhileReading runs the test
+// binary as netlab through it.
+func TestHelperMain(t *testing.T) {
+	args := os.Getenv("NETLAB_TEST_MAIN_ARGS")
+	if args == "" {
+		t.Skip("helper process only")
+	}
+	os.Exit(Main(strings.Split(args, "\x1f"), os.Stdin, os.Stdout, os.Stderr))
+}
+
+// A FIFO with no writer blocks 'netlab sim -f' like cat; Ctrl-C must end it
+// (before: no signal handling reached the reader, which never returned).
+func TestInterruptWhileReading(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	for _, args := range [][]string{{"sim", "-f", fifo}, {"explain", "-f", fifo, "--from", "a", "--to", "b", "--port", "80"}} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperMain$")
+		cmd.Env = append(os.Environ(), "NETLAB_TEST_MAIN_ARGS="+strings.Join(args, "\x1f"))
+		var errOut strings.Builder
+		cmd.Stderr = &errOut
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(500 * time.Millisecond) // let it reach the open of the FIFO
+		cmd.Process.Signal(os.Interrupt)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			t.Fatalf("%v: still blocked 10s after SIGINT", args)
+		}
+		if code := cmd.ProcessState.ExitCode(); code != 130 || !strings.Contains(errOut.String(), fifo) || !strings.Contains(errOut.String(), "interrupted") {
+			t.Errorf("%v after SIGINT: exit %d, stderr %q; want 130 and an error naming the FIFO", args, code, errOut.String())
+		}
+	}
+}
+
+// Before: /dev/zero was read until memory ran out.
+func TestSimBoundsInput(t *testing.T) {
+	for _, dev := range []string{"/dev/zero", "/dev/urandom"} {
+		_, errOut, code := run(t, "sim", "-f", dev)
+		if code != 1 || !strings.Contains(errOut, dev) {
+			t.Errorf("sim -f %s: exit %d, stderr %q", dev, code, errOut)
+		}
+	}
+	big := filepath.Join(t.TempDir(), "big.yaml")
+	if err := os.WriteFile(big, []byte(strings.Repeat("# padding\n", 1000)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"sim", "-f", big, "--max-input", "1Ki"},
+		{"explain", "-f", big, "--max-input", "1Ki", "--from", "a", "--to", "b", "--port", "80"},
+	} {
+		_, errOut, code := run(t, args...)
+		if code != 1 || !strings.Contains(errOut, big) || !strings.Contains(errOut, "--max-input") {
+			t.Errorf("%v: exit %d, stderr %q; want an error naming the file and --max-input", args, code, errOut)
+		}
+	}
+	// The limit applies to stdin too, and 0 lifts it.
+	var out, errOut strings.Builder
+	if code := Main([]string{"sim", "-f", "-", "--max-input", "100"}, strings.NewReader(strings.Repeat("# c\n", 100)), &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "standard input") {
+		t.Errorf("stdin over the limit: exit %d, stderr %q", code, errOut.String())
+	}
+	if _, errOut, code := run(t, "sim", "--scenario", "netpol-lab", "-f", big, "--max-input", "0"); code != 0 {
+		t.Errorf("--max-input 0: exit %d: %s", code, errOut)
+	}
+	for _, c := range []string{"sim", "explain", "up", "apply", "delete"} {
+		out, _, _ := run(t, c, "--help")
+		if !strings.Contains(out, "--max-input") || !strings.Contains(out, "default 1Gi") {
+			t.Errorf("%s --help does not document --max-input and its default", c)
+		}
+	}
+}
