@@ -62,6 +62,9 @@ pod side's policies apply, and only ipBlock peers can match it.
 			if err != nil {
 				return fmt.Errorf("--to: %w", err)
 			}
+			if src.Pod == nil && dst.Pod == nil {
+				return fmt.Errorf("--from %s and --to %s are both outside the world's pods: NetworkPolicy only decides traffic to or from a pod, so at least one side must be a pod", from, to)
+			}
 			p, proto, err := netpol.ResolvePort(port, dst)
 			if err != nil {
 				return fmt.Errorf("--port: %w", err)

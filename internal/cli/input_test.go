@@ -87,3 +87,24 @@ func TestSimBoundsInput(t *testing.T) {
 		}
 	}
 }
+
+func TestExplainEndpoints(t *testing.T) {
+	w := filepath.Join(t.TempDir(), "w.yaml")
+	if err := os.WriteFile(w, []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: x}\nspec: {containers: [{name: c, ports: [{containerPort: 80}]}]}\nstatus: {podIP: 10.0.0.1}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Before: ALLOWED with an empty reason, exit 0.
+	_, errOut, code := run(t, "explain", "-f", w, "--from", "1.2.3.4", "--to", "5.6.7.8", "--port", "80")
+	if code == 0 || !strings.Contains(errOut, "at least one side must be a pod") {
+		t.Errorf("explain between two outside addresses: exit %d, stderr %q", code, errOut)
+	}
+	// Before: ::ffff:10.0.0.1 was an outside host, not the pod at 10.0.0.1.
+	out, errOut, code := run(t, "explain", "-f", w, "--from", "::ffff:10.0.0.1", "--to", "5.6.7.8", "--port", "80", "-o", "json")
+	if code != 0 || !strings.Contains(out, "x/a") {
+		t.Errorf("explain --from ::ffff:10.0.0.1: exit %d, stderr %q, out %s; want the source to be pod x/a", code, errOut, out)
+	}
+	_, errOut, code = run(t, "explain", "-f", w, "--from", "x/a", "--to", "fe80::1%eth0", "--port", "80")
+	if code == 0 || !strings.Contains(errOut, "zone") {
+		t.Errorf("explain --to fe80::1%%eth0: exit %d, stderr %q; want an error", code, errOut)
+	}
+}

@@ -325,6 +325,10 @@ func labelString(m map[string]string) string {
 // that pod.
 func (e *Engine) ResolveEndpoint(s string) (Endpoint, error) {
 	if ip, err := netip.ParseAddr(s); err == nil {
+		if ip.Zone() != "" {
+			return Endpoint{}, fmt.Errorf("%q: an address with a zone is not a pod or host address", s)
+		}
+		ip = ip.Unmap() // ::ffff:10.0.0.1 is 10.0.0.1
 		if p := e.w.PodByIP(ip); p != nil {
 			return PodEndpoint(p), nil
 		}

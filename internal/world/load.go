@@ -170,6 +170,8 @@ func decodeObject(src Source, js []byte, objs *Objects, notes io.Writer) Errors 
 			o.Namespace = metav1.NamespaceDefault
 		}
 		if fields = ValidatePod(o); len(fields) == 0 {
+			warn(notes, src, "Pod", o.Namespace, o.Name, PodWarnings(o))
+			o.Status.PodIP = canonicalIP(o.Status.PodIP)
 			objs.Pods = append(objs.Pods, Object[*corev1.Pod]{src, o})
 		}
 	case "Service":
@@ -181,6 +183,9 @@ func decodeObject(src Source, js []byte, objs *Objects, notes io.Writer) Errors 
 			o.Namespace = metav1.NamespaceDefault
 		}
 		if fields = ValidateService(o); len(fields) == 0 {
+			if o.Spec.ClusterIP != corev1.ClusterIPNone {
+				o.Spec.ClusterIP = canonicalIP(o.Spec.ClusterIP)
+			}
 			objs.Services = append(objs.Services, Object[*corev1.Service]{src, o})
 		}
 	case "NetworkPolicy":
@@ -193,6 +198,7 @@ func decodeObject(src Source, js []byte, objs *Objects, notes io.Writer) Errors 
 		}
 		DefaultNetworkPolicy(o)
 		if fields = ValidateNetworkPolicy(o); len(fields) == 0 {
+			warn(notes, src, "NetworkPolicy", o.Namespace, o.Name, NetworkPolicyWarnings(o))
 			objs.Policies = append(objs.Policies, Object[*networkingv1.NetworkPolicy]{src, o})
 		}
 	}
@@ -200,6 +206,14 @@ func decodeObject(src Source, js []byte, objs *Objects, notes io.Writer) Errors 
 		return bad(fields, nil)
 	}
 	return nil
+}
+
+// warn prints the API server's warnings for an accepted object, as kubectl
+// shows them ("Warning: ...").
+func warn(notes io.Writer, src Source, kind, ns, name string, warns []string) {
+	for _, w := range warns {
+		fmt.Fprintf(notes, "Warning: %s: %s %s/%s: %s\n", src, kind, ns, name, w)
+	}
 }
 
 // strict decodes like the API server with strict field validation: unknown
@@ -303,6 +317,7 @@ func Build(objs *Objects, notes io.Writer) (*World, error) {
 			}
 			return pod.Ports[i].Protocol < pod.Ports[j].Protocol
 		})
+		pod.Ports = dedupePorts(pod.Ports)
 		if p.Status.PodIP != "" {
 			pod.IP = netip.MustParseAddr(p.Status.PodIP) // validated
 			if other, ok := usedIPs[pod.IP]; ok {
@@ -353,6 +368,27 @@ func Build(objs *Objects, notes io.Writer) (*World, error) {
 	w.Sort()
 	AssignIPs(w, notes)
 	return w, nil
+}
+
+// dedupePorts merges a port/protocol listed more than once (in one
+// container or several) into one entry, so it is one destination, not
+// several identical ones; ports must be sorted. Only two different names
+// for the same port stay apart, so both names resolve.
+func dedupePorts(ports []Port) []Port {
+	out := ports[:0]
+	for _, p := range ports {
+		if n := len(out); n > 0 {
+			last := &out[n-1]
+			if last.Port == p.Port && last.Protocol == p.Protocol && (last.Name == p.Name || p.Name == "" || last.Name == "") {
+				if last.Name == "" {
+					last.Name = p.Name
+				}
+				continue
+			}
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 // DefaultPodCIDR is where pods without status.podIP get their address.

@@ -489,8 +489,8 @@ func TestLoadValidationErrors(t *testing.T) {
 			[]string{np, "spec.ingress[0].from[1]"}},
 		{"bad policyTypes value", badPolicy(`{podSelector: {}, policyTypes: [Ingress, Egres]}`),
 			[]string{np, "spec.policyTypes[1]", "Egres"}},
-		{"duplicate policyTypes value", badPolicy(`{podSelector: {}, policyTypes: [Ingress, Ingress]}`),
-			[]string{np, "spec.policyTypes[1]"}},
+		{"three policyTypes", badPolicy(`{podSelector: {}, policyTypes: [Ingress, Egress, Ingress]}`),
+			[]string{np, "spec.policyTypes", "may not specify more than two policyTypes"}},
 		{"unknown field", badPolicy(`{podSelectr: {}}`),
 			[]string{np, "spec.podSelectr"}},
 		{"unknown nested field", badPolicy(`{podSelector: {}, ingress: [{from: [{podSelector: {matchLabel: {app: web}}}]}]}`),
@@ -513,6 +513,12 @@ func TestLoadValidationErrors(t *testing.T) {
 			[]string{"Pod shop/bad", "spec.containers[0].ports[1].name"}},
 		{"pod invalid podIP", badPod(`[]`) + "status: {podIP: 10.0.0.999}\n",
 			[]string{"Pod shop/bad", "status.podIP"}},
+		{"pod IP with a zone", badPod(`[]`) + "status: {podIP: \"fe80::1%eth0\"}\n",
+			[]string{"Pod shop/bad", `status.podIP: Invalid value: "fe80::1%eth0": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)`}},
+		{"pod IPs entry with a zone", badPod(`[]`) + "status: {podIPs: [{ip: \"fe80::1%eth0\"}]}\n",
+			[]string{"Pod shop/bad", `status.podIPs[0].ip`}},
+		{"service clusterIP with a zone", "apiVersion: v1\nkind: Service\nmetadata:\n  name: bad\n  namespace: shop\nspec: {clusterIP: \"fe80::1%eth0\", ports: [{port: 80}]}\n",
+			[]string{"Service shop/bad", "spec.clusterIP"}},
 		{"pod invalid label", strings.Replace(badPod(`[]`), "  namespace: shop\n", "  namespace: shop\n  labels: {\"bad key!\": x}\n", 1),
 			[]string{"Pod shop/bad", "metadata.labels"}},
 		{"pod unknown field", strings.Replace(badPod(`[]`), "    image: i\n", "    image: i\n    imagePullPolicyy: Always\n", 1),
@@ -737,5 +743,105 @@ func TestPodSelected(t *testing.T) {
 		if got := p.Selected(tc.filters); got != tc.want {
 			t.Errorf("Selected(%q) = %v, want %v", tc.filters, got, tc.want)
 		}
+	}
+}
+
+// What the API server accepts, netlab accepts (before, each of these was
+// rejected).
+func TestLoadAcceptsWhatTheAPIServerAccepts(t *testing.T) {
+	p := writeFile(t, t.TempDir(), "ok.yaml", `apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop}
+spec:
+  containers:
+  - name: app
+    ports: [{name: http, containerPort: 8080}]
+  - name: sidecar
+    ports: [{name: http, containerPort: 9090}]
+status: {podIP: 10.0.0.5}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: twice, namespace: shop}
+spec: {podSelector: {}, policyTypes: [Ingress, Ingress]}
+`)
+	w, _ := mustLoad(t, p)
+	if pod := w.Pod("shop/web"); pod == nil || len(pod.Ports) != 2 {
+		t.Errorf("pod with the same port name in two containers: %+v", pod)
+	}
+	if np := w.Policy("shop", "twice"); np == nil || types(np) != "Ingress,Ingress" {
+		t.Errorf("policyTypes [Ingress, Ingress]: %+v", np)
+	}
+}
+
+// The API server warns about a CIDR with host bits set and about
+// non-standard addresses; so does netlab, on the notes (stderr).
+func TestLoadWarnsLikeTheAPIServer(t *testing.T) {
+	p := writeFile(t, t.TempDir(), "warn.yaml", `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: hostbits, namespace: shop}
+spec:
+  podSelector: {}
+  ingress:
+  - from: [{ipBlock: {cidr: 10.0.0.1/8, except: [10.1.2.3/16]}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop}
+spec: {containers: [{name: c}]}
+status: {podIP: "::ffff:10.0.0.1"}
+`)
+	w, notes := mustLoad(t, p)
+	for _, want := range []string{
+		`Warning: ` + p + `: document 0 (line 1): NetworkPolicy shop/hostbits: spec.ingress[0].from[0].ipBlock.cidr: CIDR value "10.0.0.1/8" is ambiguous in this context (should be "10.0.0.0/8" or "10.0.0.1/32"?)`,
+		`spec.ingress[0].from[0].ipBlock.except[0]: CIDR value "10.1.2.3/16" is ambiguous`,
+		`Warning: ` + p + `: document 1 (line 9): Pod shop/web: status.podIP: non-standard IP address "::ffff:10.0.0.1" will be considered invalid in a future Kubernetes release: use "10.0.0.1"`,
+	} {
+		if !strings.Contains(notes, want+"") {
+			t.Errorf("notes lack %q:\n%s", want, notes)
+		}
+	}
+	if pod := w.Pod("shop/web"); pod == nil || pod.IP != netip.MustParseAddr("10.0.0.1") {
+		t.Errorf("IPv4-mapped pod IP not normalised: %+v", pod)
+	}
+}
+
+// Before: ::ffff:10.0.0.1 and 10.0.0.1 were two pods with two addresses.
+func TestLoadIPv4MappedIsTheSameAddress(t *testing.T) {
+	p := writeFile(t, t.TempDir(), "dup.yaml", `apiVersion: v1
+kind: Pod
+metadata: {name: a, namespace: shop}
+spec: {containers: [{name: c}]}
+status: {podIP: "10.0.0.1"}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: b, namespace: shop}
+spec: {containers: [{name: c}]}
+status: {podIP: "::ffff:10.0.0.1"}
+`)
+	_, _, err := load(t, p)
+	if err == nil || !strings.Contains(err.Error(), "status.podIP: Duplicate value") {
+		t.Errorf("two pods with the same address (one IPv4-mapped): err %v", err)
+	}
+}
+
+// Before: a containerPort listed twice gave two identical ports (and two
+// identical sim rows).
+func TestLoadDuplicateContainerPortIsOnePort(t *testing.T) {
+	p := writeFile(t, t.TempDir(), "ports.yaml", `apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop}
+spec:
+  containers:
+  - name: app
+    ports: [{containerPort: 80}, {containerPort: 80, protocol: TCP}, {containerPort: 80, protocol: UDP}]
+  - name: sidecar
+    ports: [{containerPort: 80, name: http}]
+`)
+	w, _ := mustLoad(t, p)
+	pod := w.Pod("shop/web")
+	if pod == nil || fmt.Sprint(pod.Ports) != "[80/TCP 80/UDP]" || pod.Ports[0].Name != "http" {
+		t.Fatalf("ports %+v, want 80/TCP (named http) and 80/UDP once each", pod.Ports)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	netutils "k8s.io/utils/net"
 )
 
 // The validators below check what the API server checks for the fields
@@ -50,8 +51,9 @@ func ValidateNamespace(ns *corev1.Namespace) field.ErrorList {
 // ValidatePod checks a Pod's name, labels, IP and container ports.
 func ValidatePod(p *corev1.Pod) field.ErrorList {
 	errs := validateMeta(&p.ObjectMeta, true, validation.IsDNS1123Subdomain)
-	names := map[string]bool{}
 	for i, c := range p.Spec.Containers {
+		// Port names are unique within a container, not across them.
+		names := map[string]bool{}
 		for j, cp := range c.Ports {
 			path := field.NewPath("spec", "containers").Index(i).Child("ports").Index(j)
 			for _, msg := range validation.IsValidPortNum(int(cp.ContainerPort)) {
@@ -72,11 +74,33 @@ func ValidatePod(p *corev1.Pod) field.ErrorList {
 		}
 	}
 	if p.Status.PodIP != "" {
-		if _, err := netip.ParseAddr(p.Status.PodIP); err != nil {
-			errs = append(errs, field.Invalid(field.NewPath("status", "podIP"), p.Status.PodIP, "must be a valid IP address"))
-		}
+		errs = append(errs, validation.IsValidIPForLegacyField(field.NewPath("status", "podIP"), p.Status.PodIP, false, nil)...)
+	}
+	for i, ip := range p.Status.PodIPs {
+		errs = append(errs, validation.IsValidIPForLegacyField(field.NewPath("status", "podIPs").Index(i).Child("ip"), ip.IP, false, nil)...)
 	}
 	return errs
+}
+
+// PodWarnings are the API server's warnings for a valid pod: addresses in
+// forms that are accepted but not standard (leading zeros, IPv4-mapped
+// IPv6), each with the form netlab uses.
+func PodWarnings(p *corev1.Pod) []string {
+	if p.Status.PodIP == "" {
+		return nil
+	}
+	return validation.GetWarningsForIP(field.NewPath("status", "podIP"), p.Status.PodIP)
+}
+
+// canonicalIP is the standard form of an address the API server accepts
+// (validated with IsValidIPForLegacyField): leading zeros dropped and
+// IPv4-mapped IPv6 addresses as IPv4, so "::ffff:10.0.0.1" and "10.0.0.1"
+// are the same pod.
+func canonicalIP(s string) string {
+	if ip := netutils.ParseIPSloppy(s); ip != nil {
+		return ip.String()
+	}
+	return s
 }
 
 // ValidateService checks a Service's name, selector, cluster IP and ports.
@@ -84,9 +108,7 @@ func ValidateService(s *corev1.Service) field.ErrorList {
 	errs := validateMeta(&s.ObjectMeta, true, validation.IsDNS1035Label)
 	errs = append(errs, metavalidation.ValidateLabels(s.Spec.Selector, field.NewPath("spec", "selector"))...)
 	if ip := s.Spec.ClusterIP; ip != "" && ip != corev1.ClusterIPNone {
-		if _, err := netip.ParseAddr(ip); err != nil {
-			errs = append(errs, field.Invalid(field.NewPath("spec", "clusterIP"), ip, "must be a valid IP address or \"None\""))
-		}
+		errs = append(errs, validation.IsValidIPForLegacyField(field.NewPath("spec", "clusterIP"), ip, false, nil)...)
 	}
 	for i, sp := range s.Spec.Ports {
 		path := field.NewPath("spec", "ports").Index(i)
@@ -135,16 +157,12 @@ func ValidateNetworkPolicy(np *networkingv1.NetworkPolicy) field.ErrorList {
 			errs = append(errs, validatePeer(peer, path.Child("to").Index(j))...)
 		}
 	}
+	// A policy type listed twice is accepted, as the API server does.
 	typesPath := spec.Child("policyTypes")
-	seen := map[networkingv1.PolicyType]bool{}
 	for i, t := range np.Spec.PolicyTypes {
-		switch {
-		case t != networkingv1.PolicyTypeIngress && t != networkingv1.PolicyTypeEgress:
+		if t != networkingv1.PolicyTypeIngress && t != networkingv1.PolicyTypeEgress {
 			errs = append(errs, field.NotSupported(typesPath.Index(i), t, []string{string(networkingv1.PolicyTypeIngress), string(networkingv1.PolicyTypeEgress)}))
-		case seen[t]:
-			errs = append(errs, field.Duplicate(typesPath.Index(i), t))
 		}
-		seen[t] = true
 	}
 	if len(np.Spec.PolicyTypes) > 2 {
 		errs = append(errs, field.Invalid(typesPath, np.Spec.PolicyTypes, "may not specify more than two policyTypes"))
@@ -208,6 +226,34 @@ func validatePeer(peer networkingv1.NetworkPolicyPeer, path *field.Path) field.E
 		errs = append(errs, field.Forbidden(path, "may not specify both ipBlock and another peer"))
 	}
 	return errs
+}
+
+// NetworkPolicyWarnings are the API server's warnings for a valid policy:
+// ipBlock CIDRs with bits set beyond the prefix length ("10.0.0.1/8",
+// which netlab, like the API server's consumers, reads as 10.0.0.0/8) or
+// in non-standard forms.
+func NetworkPolicyWarnings(np *networkingv1.NetworkPolicy) []string {
+	var warns []string
+	check := func(peers []networkingv1.NetworkPolicyPeer, path *field.Path) {
+		for j, peer := range peers {
+			b := peer.IPBlock
+			if b == nil {
+				continue
+			}
+			bp := path.Index(j).Child("ipBlock")
+			warns = append(warns, validation.GetWarningsForCIDR(bp.Child("cidr"), b.CIDR)...)
+			for k, e := range b.Except {
+				warns = append(warns, validation.GetWarningsForCIDR(bp.Child("except").Index(k), e)...)
+			}
+		}
+	}
+	for i, r := range np.Spec.Ingress {
+		check(r.From, field.NewPath("spec", "ingress").Index(i).Child("from"))
+	}
+	for i, r := range np.Spec.Egress {
+		check(r.To, field.NewPath("spec", "egress").Index(i).Child("to"))
+	}
+	return warns
 }
 
 func validateIPBlock(b *networkingv1.IPBlock, path *field.Path) field.ErrorList {
