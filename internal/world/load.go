@@ -158,6 +158,7 @@ func decodeObject(src Source, js []byte, objs *Objects, notes io.Writer) Errors 
 		if err := strict(js, o); err != nil {
 			return bad(nil, err)
 		}
+		slim(&o.ObjectMeta)
 		if fields = ValidateNamespace(o); len(fields) == 0 {
 			objs.Namespaces = append(objs.Namespaces, Object[*corev1.Namespace]{src, o})
 		}
@@ -166,6 +167,7 @@ func decodeObject(src Source, js []byte, objs *Objects, notes io.Writer) Errors 
 		if err := strict(js, o); err != nil {
 			return bad(nil, err)
 		}
+		slim(&o.ObjectMeta)
 		if o.Namespace == "" {
 			o.Namespace = metav1.NamespaceDefault
 		}
@@ -179,6 +181,7 @@ func decodeObject(src Source, js []byte, objs *Objects, notes io.Writer) Errors 
 		if err := strict(js, o); err != nil {
 			return bad(nil, err)
 		}
+		slim(&o.ObjectMeta)
 		if o.Namespace == "" {
 			o.Namespace = metav1.NamespaceDefault
 		}
@@ -193,6 +196,7 @@ func decodeObject(src Source, js []byte, objs *Objects, notes io.Writer) Errors 
 		if err := strict(js, o); err != nil {
 			return bad(nil, err)
 		}
+		slim(&o.ObjectMeta)
 		if o.Namespace == "" {
 			o.Namespace = metav1.NamespaceDefault
 		}
@@ -206,6 +210,14 @@ func decodeObject(src Source, js []byte, objs *Objects, notes io.Writer) Errors 
 		return bad(fields, nil)
 	}
 	return nil
+}
+
+// slim drops what a cluster dump carries that netlab never reads and that
+// can be most of a decoded object's memory: managedFields and kubectl's
+// last-applied-configuration (a copy of the whole object).
+func slim(m *metav1.ObjectMeta) {
+	m.ManagedFields = nil
+	delete(m.Annotations, corev1.LastAppliedConfigAnnotation)
 }
 
 // warn prints the API server's warnings for an accepted object, as kubectl

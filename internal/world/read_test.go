@@ -243,3 +243,47 @@ func TestReadFIFOCancelled(t *testing.T) {
 		t.Fatalf("ReadContext on an idle FIFO ignored the cancelled context")
 	}
 }
+
+// Documents are decoded in parallel batches; what comes out (objects,
+// errors, notes) is still in document order.
+func TestParseKeepsDocumentOrder(t *testing.T) {
+	var b strings.Builder
+	const n = 10000
+	for i := 0; i < n; i++ {
+		switch i {
+		case 7, 5000, 9999:
+			fmt.Fprintf(&b, "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: Bad%d}\n", i)
+		case 3, 6000:
+			fmt.Fprintf(&b, "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm%d}\n", i)
+		default:
+			fmt.Fprintf(&b, "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: ns%d}\n", i)
+		}
+	}
+	var notes strings.Builder
+	_, err := world.Parse("many.yaml", []byte(b.String()), &notes)
+	var errs world.Errors
+	if !errors.As(err, &errs) || len(errs) != 3 {
+		t.Fatalf("err %v, want 3 errors", err)
+	}
+	for i, doc := range []int{8, 5001, 10000} { // the leading empty document is 0
+		if errs[i].Source.Doc != doc {
+			t.Errorf("error %d is for document %d, want %d", i, errs[i].Source.Doc, doc)
+		}
+	}
+	if i, j := strings.Index(notes.String(), "cm3"), strings.Index(notes.String(), "cm6000"); i < 0 || j < i {
+		t.Errorf("notes out of order:\n%s", notes.String())
+	}
+	b.Reset()
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: ns%d}\n", i)
+	}
+	objs, err := world.Parse("many.yaml", []byte(b.String()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, o := range objs.Namespaces {
+		if want := fmt.Sprintf("ns%d", i); o.Obj.Name != want || o.Source.Doc != i+1 {
+			t.Fatalf("namespace %d is %s (document %d), want %s", i, o.Obj.Name, o.Source.Doc, want)
+		}
+	}
+}

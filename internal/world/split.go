@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 
-	"sigs.k8s.io/yaml"
 )
 
 // A stream is one input being read: YAML documents are cut at "---" lines
@@ -29,6 +28,7 @@ type stream struct {
 	errs  Errors
 	buf   []byte // the current YAML document
 	val   []byte // the current JSON value
+	batch batch  // YAML documents read, not yet decoded
 }
 
 // errStop ends the reading of an input after an error that leaves no
@@ -43,6 +43,7 @@ func decodeStream(name string, r io.Reader, objs *Objects, notes io.Writer) (Err
 	if err := s.run(); err != nil && err != errStop {
 		return nil, err
 	}
+	s.flush()
 	return s.errs, nil
 }
 
@@ -82,12 +83,12 @@ func (s *stream) run() error {
 			return err
 		}
 		if err == io.EOF && len(line) == 0 {
-			s.yamlDocument(cur)
+			s.queueYAML(cur)
 			return nil
 		}
 		if len(line) >= 3 && line[0] == '-' && line[1] == '-' && line[2] == '-' {
 			if m := docSep.FindSubmatch(line); m != nil {
-				s.yamlDocument(cur)
+				s.queueYAML(cur)
 				afterJSON = false
 				cur = document{index: cur.index + 1, line: s.line + 1}
 				s.buf = s.buf[:0]
@@ -98,7 +99,7 @@ func (s *stream) run() error {
 					s.buf = append(append(s.buf, rest...), '\n')
 				}
 				if err == io.EOF {
-					s.yamlDocument(cur)
+					s.queueYAML(cur)
 					return nil
 				}
 				continue
@@ -109,7 +110,7 @@ func (s *stream) run() error {
 			cur.content = true
 		}
 		if err == io.EOF {
-			s.yamlDocument(cur)
+			s.queueYAML(cur)
 			return nil
 		}
 	}
@@ -203,23 +204,6 @@ func shiftLines(msg string, start int) string {
 		n, _ := strconv.Atoi(m[5:])
 		return fmt.Sprintf("line %d", n+start-1+parser)
 	})
-}
-
-// yamlDocument decodes the YAML document held in s.buf.
-func (s *stream) yamlDocument(doc document) {
-	if !doc.content || isBlank(s.buf) {
-		return
-	}
-	src := Source{File: s.name, Doc: doc.index, Line: doc.line, Item: -1}
-	js, err := yaml.YAMLToJSONStrict(s.buf)
-	if err != nil {
-		s.errs = append(s.errs, &Error{Source: src, Err: fmt.Errorf("malformed YAML: %s", shiftLines(err.Error(), doc.line))})
-		return
-	}
-	if bytes.Equal(bytes.TrimSpace(js), []byte("null")) {
-		return
-	}
-	s.errs = append(s.errs, decodeObject(src, js, s.objs, s.notes)...)
 }
 
 // JSON
@@ -342,6 +326,7 @@ func (s *stream) expect(want byte) error {
 // decoded one by one as they are read; they count only once the object's
 // kind (which kubectl prints after the items) says it is a List.
 func (s *stream) jsonDocument(doc document) error {
+	s.flush() // documents before this one come first
 	src := Source{File: s.name, Doc: doc.index, Line: doc.line, Item: -1}
 	fail := func(err error) error {
 		var ie *inputError
