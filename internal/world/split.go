@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-
 )
 
 // A stream is one input being read: YAML documents are cut at "---" lines
