@@ -20,8 +20,10 @@ func TestHelperMain(t *testing.T) {
 	os.Exit(Main(strings.Split(args, "\x1f"), os.Stdin, os.Stdout, os.Stderr))
 }
 
-// A FIFO with no writer blocks 'netlab sim -f' like cat; Ctrl-C must end it
-// (before: no signal handling reached the reader, which never returned).
+// A FIFO whose writer sends nothing blocks 'netlab sim -f' like cat; Ctrl-C
+// must end it with exit 130 and an error naming the input (before: nothing
+// cancelled the read; the signal killed netlab). ReadContext's own test
+// covers a FIFO with no writer at all.
 func TestInterruptWhileReading(t *testing.T) {
 	fifo := filepath.Join(t.TempDir(), "fifo")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
@@ -35,7 +37,22 @@ func TestInterruptWhileReading(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(500 * time.Millisecond) // let it reach the open of the FIFO
+		// A non-blocking open for writing succeeds once netlab has the FIFO
+		// open for reading, by then its signal handling is in place. The
+		// writer stays open and silent: netlab blocks reading, like cat.
+		var w *os.File
+		for deadline := time.Now().Add(20 * time.Second); w == nil && time.Now().Before(deadline); {
+			if f, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+				w = f
+			} else {
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+		if w == nil {
+			cmd.Process.Kill()
+			t.Fatalf("%v: never opened the FIFO", args)
+		}
+		time.Sleep(100 * time.Millisecond)
 		cmd.Process.Signal(os.Interrupt)
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
@@ -45,6 +62,7 @@ func TestInterruptWhileReading(t *testing.T) {
 			cmd.Process.Kill()
 			t.Fatalf("%v: still blocked 10s after SIGINT", args)
 		}
+		w.Close()
 		if code := cmd.ProcessState.ExitCode(); code != 130 || !strings.Contains(errOut.String(), fifo) || !strings.Contains(errOut.String(), "interrupted") {
 			t.Errorf("%v after SIGINT: exit %d, stderr %q; want 130 and an error naming the FIFO", args, code, errOut.String())
 		}
