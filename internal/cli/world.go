@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -59,7 +60,11 @@ func (v sizeValue) Type() string { return "size" }
 // readManifests reads files as cmd's manifests: bounded by maxInput, "-"
 // from cmd's stdin, ended by cmd's context (Ctrl-C).
 func readManifests(cmd *cobra.Command, files []string, maxInput int64, notes io.Writer) (*world.Objects, error) {
-	objs, err := world.ReadContext(cmd.Context(), files, notes, world.ReadOptions{MaxInput: maxInput, Stdin: cmd.InOrStdin()})
+	ctx, stdin := context.Background(), io.Reader(os.Stdin)
+	if cmd != nil {
+		ctx, stdin = cmd.Context(), cmd.InOrStdin()
+	}
+	objs, err := world.ReadContext(ctx, files, notes, world.ReadOptions{MaxInput: maxInput, Stdin: stdin})
 	var le *world.LimitError
 	if errors.As(err, &le) {
 		return nil, fmt.Errorf("%w; raise the limit with --max-input (e.g. --max-input %s), or --max-input 0 for none", err, world.FormatSize(2*le.Limit))
