@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/netlab/netlab/internal/matrix"
 )
 
 // kindDump mirrors `kubectl get ns,pods,svc,netpol -A -o yaml` on a 2-node
@@ -156,5 +158,23 @@ func TestHelpSaysHowAddressesWork(t *testing.T) {
 				t.Errorf("%s --help lacks %q", cmd, want)
 			}
 		}
+	}
+}
+
+// verify must not count an undecided cell as agreeing with a probe.
+func TestVerifyUndecidedIsAFinding(t *testing.T) {
+	var notes strings.Builder
+	wf := worldFlags{files: []string{kindDump}}
+	w, err := wf.load(&notes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := &matrix.Matrix{Results: []matrix.Cell{
+		{From: "default/big-batch", To: "netpol-lab/backend", Port: 8080, Protocol: "TCP", Allowed: false},
+		{From: "netpol-lab/client", To: "netpol-lab/frontend", Port: 80, Protocol: "TCP", Allowed: false},
+	}}
+	rep := compare("t", w, got)
+	if rep.Mismatches != 1 || len(rep.Findings) != 1 || rep.Findings[0].Expected != "not decidable" {
+		t.Errorf("report %+v, want one finding: big-batch -> backend expected not decidable", rep)
 	}
 }

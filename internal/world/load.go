@@ -555,8 +555,9 @@ var DefaultServiceCIDR = netip.MustParsePrefix("10.96.0.0/16")
 // without status.podIP without an address. Pod assignments are reported on
 // notes.
 func AssignIPs(w *World, notes io.Writer) {
-	// DefaultPodCIDR has room for 65,000 pods; a world bigger than that
-	// keeps the rest without an address, which the engine reports.
+	// DefaultPodCIDR has room for about 65,000 pods. AssignPodIPs gives
+	// all or nothing, so a bigger world keeps its pods without addresses,
+	// and the engine reports what that leaves undecided.
 	_ = AssignPodIPs(w, DefaultPodCIDR, nil, notes)
 	assignServiceIPs(w)
 }
