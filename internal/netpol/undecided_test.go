@@ -148,6 +148,13 @@ func TestUndecidedJSONAndTable(t *testing.T) {
 			t.Errorf("table lacks %q:\n%s", want, tab.String())
 		}
 	}
+	var mmd strings.Builder
+	if err := m.WriteMermaid(&mmd); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(mmd.String(), `"80/TCP?"`) {
+		t.Errorf("mermaid does not mark the undecided flow 80/TCP?:\n%s", mmd.String())
+	}
 }
 
 // An undecided cell never agrees with anything: grading and verify must
