@@ -86,6 +86,8 @@ func verdictOf(c *matrix.Cell) string {
 	switch {
 	case c == nil:
 		return "no cell"
+	case c.Undecided():
+		return "not decidable"
 	case c.Allowed:
 		return "allowed"
 	}

@@ -162,6 +162,11 @@ func (p *parser) lab1(lf *labFile) *Lab {
 	if err == nil {
 		l.world, err = world.Build(objs, nil)
 	}
+	if err == nil {
+		// A lab's pods have the addresses the sandbox gives them (kind's
+		// pod network is the same 10.244.0.0/16); ipBlock tasks count on it.
+		err = world.AssignPodIPs(l.world, world.DefaultPodCIDR, nil, nil)
+	}
 	if err != nil {
 		p.add("", "scenario", "%v", err)
 		return l

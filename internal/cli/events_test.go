@@ -42,6 +42,7 @@ spec:
 	if err != nil {
 		t.Fatal(err)
 	}
+	world.AssignIPs(w, nil) // a sandbox lab's world: every pod has its address
 	st := sandbox.State{Name: "ev", World: w}
 	js, _ := json.Marshal(st)
 	os.MkdirAll(sandbox.Dir("ev"), 0o755)

@@ -28,7 +28,9 @@ IP outside the world's pods stands for a host outside the cluster: only the
 pod side's policies apply, and only ipBlock peers can match it.
 
 --port takes 80, 80/UDP, 53/SCTP or a named port of the destination pod
-(http, http/TCP). The protocol defaults to TCP.`,
+(http, http/TCP). The protocol defaults to TCP.
+
+` + addressHelp,
 		Example: `  netlab explain --scenario netpol-lab -f assets/examples/netpol-lab/ \
       --from netpol-lab/client --to netpol-lab/backend --port 8080
   netlab explain -f world.yaml --from web/api --to-ip 203.0.113.7 --port 443 -o json`,

@@ -17,7 +17,9 @@ pair of distinct pods x every container port of the destination pod.
 A pod with no policy selecting it is open in that direction. Once selected,
 only what some rule allows passes, and both the source's egress and the
 destination's ingress must allow. Cells are "allowed" or "blocked" exactly
-as networking.k8s.io/v1 defines them; 'netlab explain' tells you why.`,
+as networking.k8s.io/v1 defines them; 'netlab explain' tells you why.
+
+` + addressHelp,
 		Example: `  netlab sim --scenario netpol-lab -f assets/examples/netpol-lab/
   kubectl get ns,pods,svc,netpol -A -o yaml | netlab sim -f -
   netlab sim -f world.yaml -o json | jq '.results[] | select(.allowed)'

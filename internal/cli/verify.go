@@ -130,12 +130,26 @@ func compare(lab string, w *world.World, got *matrix.Matrix) VerifyReport {
 				Explanation: "the dataplane cannot carry " + c.Protocol + " on this machine; the cell could not be checked"})
 			continue
 		}
+		if x.Undecided() || c.Undecided() {
+			// No verdict to compare: never a silent pass or fail.
+			rep.Mismatches++
+			rep.Findings = append(rep.Findings, Finding{Cell: c.Key().String(), Measured: undecidedOr(c.Undecided(), verdict(c.Allowed)),
+				Expected: undecidedOr(x.Undecided(), verdict(x.Allowed)), Detail: c.Detail, Explanation: x.Summary, Kernel: c.Why})
+			continue
+		}
 		if x.Allowed != c.Allowed {
 			rep.Mismatches++
 			rep.Findings = append(rep.Findings, Finding{Cell: c.Key().String(), Measured: verdict(c.Allowed), Expected: verdict(x.Allowed), Detail: c.Detail, Explanation: x.Summary, Kernel: c.Why})
 		}
 	}
 	return rep
+}
+
+func undecidedOr(undecided bool, v string) string {
+	if undecided {
+		return "not decidable"
+	}
+	return v
 }
 
 func writeJUnit(s Streams, rep VerifyReport, got *matrix.Matrix) error {

@@ -20,6 +20,8 @@ type worldFlags struct {
 	scenario string
 	maxInput int64
 	cmd      *cobra.Command // whose context ends the reading and whose stdin "-" reads
+	// assignIPs is --assign-ips: a CIDR for pods without status.podIP.
+	assignIPs string
 }
 
 func (f *worldFlags) add(cmd *cobra.Command) {
@@ -27,6 +29,7 @@ func (f *worldFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVarP(&f.files, "filename", "f", nil, "manifest file or directory (YAML, JSON, List); repeatable; - reads stdin")
 	cmd.Flags().StringVar(&f.scenario, "scenario", "", "start from a built-in scenario ("+strings.Join(scenarios.Names(), ", ")+"); -f adds to it")
 	addMaxInput(cmd, &f.maxInput)
+	cmd.Flags().StringVar(&f.assignIPs, "assign-ips", "", "give pods without status.podIP addresses from `CIDR` (in name order) instead of leaving ipBlock cells undecided")
 }
 
 // addMaxInput adds --max-input, the bound on what is read from each
@@ -78,7 +81,12 @@ func (f *worldFlags) load(notes io.Writer) (*world.World, error) {
 	if len(f.files) == 0 && f.scenario == "" {
 		return nil, fmt.Errorf("no world given: pass -f FILE|DIR and/or --scenario NAME")
 	}
+	assign, err := f.assignPrefix()
+	if err != nil {
+		return nil, err
+	}
 	objs := &world.Objects{}
+	scenarioPods := map[string]bool{}
 	if f.scenario != "" {
 		name, data, err := scenarios.Get(f.scenario)
 		if err != nil {
@@ -87,6 +95,9 @@ func (f *worldFlags) load(notes io.Writer) (*world.World, error) {
 		o, err := world.Parse(name, data, notes)
 		if err != nil {
 			return nil, err
+		}
+		for _, p := range o.Pods {
+			scenarioPods[p.Obj.Namespace+"/"+p.Obj.Name] = true
 		}
 		objs.Merge(o)
 	}
@@ -97,7 +108,11 @@ func (f *worldFlags) load(notes io.Writer) (*world.World, error) {
 		}
 		objs.Merge(o)
 	}
-	return world.Build(objs, notes)
+	w, err := world.Build(objs, notes)
+	if err != nil {
+		return nil, err
+	}
+	return w, address(w, scenarioPods, assign, notes)
 }
 
 // useColor reports whether w is a terminal that wants color.

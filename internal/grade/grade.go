@@ -156,6 +156,20 @@ func Task(t *labs.Task, applied *world.World, measured *matrix.Matrix, o Options
 			r.Unmeasured = append(r.Unmeasured, c)
 			wrong++
 			counts = true
+		case e.Undecided() || g.Undecided():
+			// No verdict to compare (a pod without an address meets an
+			// ipBlock): never a silent pass or fail.
+			c := cellOf(k, e.Allowed, verdict(g.Allowed), g.Detail)
+			if e.Undecided() {
+				c.Expected, c.Why = "not decidable", e.Reason
+			}
+			if g.Undecided() {
+				c.Got, c.Why = "not decidable", g.Reason
+			}
+			c.Status = Unmeasured
+			r.Unmeasured = append(r.Unmeasured, c)
+			wrong++
+			counts = true
 		case g.Allowed == e.Allowed:
 			r.Correct++
 		default:

@@ -202,6 +202,9 @@ func TestKindLab(t *testing.T) {
 	if c := m.Index()[matrix.Key{From: "netpol-lab/client", To: "netpol-lab/backend", Port: 8080, Protocol: "TCP"}]; !c.Allowed {
 		t.Errorf("client -> backend blocked (%s)", c.Detail)
 	}
+	// What `kubectl get ns,pods,svc,netpol -A -o yaml | netlab sim -f -`
+	// reads agrees with the probe.
+	dumpAgrees(t, ctx, name, m)
 	if err := Label(ctx, name, "netpol-lab", true, []string{"purpose=other"}, true); err != nil {
 		t.Fatal(err)
 	}

@@ -30,6 +30,7 @@ func netpolLab(t testing.TB) *world.World {
 	if err != nil {
 		t.Fatal(err)
 	}
+	world.AssignIPs(w, nil) // as a lab's world
 	return w
 }
 

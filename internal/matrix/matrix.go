@@ -19,6 +19,10 @@ const (
 	DetailRefused     = "refused"     // the destination said no (RST / ICMP)
 	DetailDNSFailed   = "dns-failed"  // the name did not resolve
 	DetailUnsupported = "unsupported" // the dataplane cannot carry the protocol
+	// DetailUndecided marks a predicted cell with no verdict: a pod without
+	// an address meets a rule only an ipBlock could decide. Allowed is
+	// false and means nothing; JSON says "allowed": null and Reason why.
+	DetailUndecided = "undecided"
 )
 
 // Cell is one connection: from a pod to a pod's port.
@@ -29,10 +33,15 @@ type Cell struct {
 	Protocol string `json:"protocol"`
 	Allowed  bool   `json:"allowed"`
 	Detail   string `json:"detail,omitempty"`
+	// Reason says why an undecided cell has no verdict.
+	Reason string `json:"reason,omitempty"`
 	// Why holds the enforcer's own verdicts for the cell's packets, one
 	// line per policy side (probe --why).
 	Why []string `json:"why,omitempty"`
 }
+
+// Undecided reports whether the cell has no verdict (DetailUndecided).
+func (c Cell) Undecided() bool { return c.Detail == DetailUndecided }
 
 // Key identifies a cell regardless of its verdict.
 type Key struct {
@@ -121,10 +130,18 @@ func writeCell(w *bufio.Writer, c Cell) {
 	w.WriteString(`,"protocol":`)
 	writeString(w, c.Protocol)
 	w.WriteString(`,"allowed":`)
-	w.WriteString(strconv.FormatBool(c.Allowed))
+	if c.Undecided() {
+		w.WriteString("null")
+	} else {
+		w.WriteString(strconv.FormatBool(c.Allowed))
+	}
 	if c.Detail != "" {
 		w.WriteString(`,"detail":`)
 		writeString(w, c.Detail)
+	}
+	if c.Reason != "" {
+		w.WriteString(`,"reason":`)
+		writeString(w, c.Reason)
 	}
 	w.WriteByte('}')
 }
@@ -151,7 +168,9 @@ type Mismatch struct {
 }
 
 // Compare returns every cell where got differs from expected in its
-// verdict, and every cell present in only one of them, in canonical order.
+// verdict, every cell present in only one of them, and every cell that is
+// undecided in either (an undecided cell agrees with nothing, so it can
+// never pass or fail silently), in canonical order.
 func Compare(got, expected *Matrix) []Mismatch {
 	gi, ei := got.Index(), expected.Index()
 	var out []Mismatch
@@ -161,7 +180,7 @@ func Compare(got, expected *Matrix) []Mismatch {
 		switch {
 		case !ok:
 			out = append(out, Mismatch{Key: k, Expected: &e})
-		case g.Allowed != e.Allowed:
+		case g.Allowed != e.Allowed || g.Undecided() || e.Undecided():
 			out = append(out, Mismatch{Key: k, Got: &g, Expected: &e})
 		}
 	}

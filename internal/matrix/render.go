@@ -25,7 +25,8 @@ const (
 // WriteTable renders the matrix as one grid: a row per source pod, a column
 // per destination pod and port (a two-line header: pod, then port). Cells
 // are ✓ (allowed), ✗ (blocked), ? (not measurable, e.g. a protocol the
-// dataplane lacks) or · (no such cell: the pod itself).
+// dataplane lacks, or not decidable: a pod without an address meets an
+// ipBlock) or · (no such cell: the pod itself).
 func (m *Matrix) WriteTable(w io.Writer, opts TableOptions) error {
 	if len(m.Results) == 0 {
 		_, err := fmt.Fprintln(w, "no cells: no pod declares a container port")
@@ -115,7 +116,7 @@ func (m *Matrix) WriteTable(w io.Writer, opts TableOptions) error {
 	}
 	fmt.Fprintln(w, strings.TrimRight(podHdr.String(), " "))
 	fmt.Fprintln(w, strings.TrimRight(portHdr.String(), " "))
-	var denied, allowed, other int
+	var denied, allowed, other, undecided int
 	for _, f := range froms {
 		var row strings.Builder
 		row.WriteString(pad(name(f), first))
@@ -123,6 +124,9 @@ func (m *Matrix) WriteTable(w io.Writer, opts TableOptions) error {
 			sym, color := "·", ansiDim
 			if c, ok := cells[Key{f, col.to, col.port, col.proto}]; ok {
 				switch {
+				case c.Undecided():
+					sym, color = "?", ansiDim
+					undecided++
 				case c.Allowed:
 					sym, color = "✓", ansiGreen
 					allowed++
@@ -146,7 +150,13 @@ func (m *Matrix) WriteTable(w io.Writer, opts TableOptions) error {
 	if other > 0 {
 		fmt.Fprintf(w, ", %d not measurable", other)
 	}
+	if undecided > 0 {
+		fmt.Fprintf(w, ", %d not decidable", undecided)
+	}
 	_, err := fmt.Fprintln(w, "   (✓ allowed  ✗ blocked  ? not measurable  · same pod)")
+	if err == nil && undecided > 0 {
+		_, err = fmt.Fprintln(w, "? not decidable: a pod without an address (no status.podIP) meets a rule only an ipBlock could decide; -o json gives each reason")
+	}
 	return err
 }
 
@@ -182,8 +192,8 @@ func commonNamespace(names []string) string {
 
 // WriteMermaid renders the allowed flows as a mermaid flowchart: one
 // subgraph per namespace, one arrow per (source, destination) labelled with
-// the allowed ports. Pods with no allowed flow still appear, so isolation is
-// visible.
+// the allowed ports (an undecided port is marked "80/TCP?"). Pods with no
+// allowed flow still appear, so isolation is visible.
 func (m *Matrix) WriteMermaid(w io.Writer) error {
 	pods := map[string]bool{}
 	type edge struct{ from, to string }
@@ -191,14 +201,18 @@ func (m *Matrix) WriteMermaid(w io.Writer) error {
 	var edges []edge
 	for _, c := range m.Results {
 		pods[c.From], pods[c.To] = true, true
-		if !c.Allowed {
+		if !c.Allowed && !c.Undecided() {
 			continue
 		}
 		e := edge{c.From, c.To}
 		if _, ok := ports[e]; !ok {
 			edges = append(edges, e)
 		}
-		ports[e] = append(ports[e], fmt.Sprintf("%d/%s", c.Port, c.Protocol))
+		label := fmt.Sprintf("%d/%s", c.Port, c.Protocol)
+		if c.Undecided() {
+			label += "?" // not decidable: no address to match an ipBlock
+		}
+		ports[e] = append(ports[e], label)
 	}
 	names := sortedKeys(pods)
 	id := map[string]string{}

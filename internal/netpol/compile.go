@@ -103,6 +103,9 @@ func (e *Engine) Lower() (*Dataplane, error) {
 	var pods []dpPod
 	byKey := map[string]uint32{}
 	for _, p := range e.w.Pods {
+		if _, ok := e.podID[p]; !ok || !p.IP.IsValid() {
+			continue // hostNetwork pods are node traffic; no address, no packets
+		}
 		class := lpm(dp.Classes, p.IP)
 		var named []string
 		for _, cp := range p.Ports {

@@ -120,6 +120,9 @@ func New(w *world.World) *Engine {
 	e := &Engine{w: w, podID: make(map[*world.Pod]int, len(w.Pods))}
 	byKey := map[string]int{}
 	for _, p := range w.Pods {
+		if p.HostNetwork {
+			continue // its node, not a pod to policies: no identity (see undecided.go)
+		}
 		key := identityKey(p)
 		id, ok := byKey[key]
 		if !ok {

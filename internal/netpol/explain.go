@@ -1,6 +1,7 @@
 package netpol
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/netip"
@@ -30,6 +31,29 @@ type Explanation struct {
 	Ingress *Side `json:"ingress,omitempty"`
 	// Summary is one sentence: what decided the verdict.
 	Summary string `json:"summary"`
+	// Reason is set when the connection is undecided: a pod without an
+	// address meets a rule that only an ipBlock could make admit it.
+	// Allowed is then false and means nothing (JSON: "allowed": null).
+	Reason string `json:"reason,omitempty"`
+	// Notes are facts about the endpoints that shape the verdict: a
+	// hostNetwork pod is its node, a pod without an address matches no
+	// ipBlock.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Undecided reports whether the explanation has no verdict.
+func (x *Explanation) Undecided() bool { return x.Reason != "" }
+
+// MarshalJSON writes "allowed": null for an undecided connection.
+func (x Explanation) MarshalJSON() ([]byte, error) {
+	type plain Explanation
+	if !x.Undecided() {
+		return json.Marshal(plain(x))
+	}
+	return json.Marshal(struct {
+		plain
+		Allowed *bool `json:"allowed"`
+	}{plain: plain(x)})
 }
 
 // Side is how one direction of one pod judged the connection.
@@ -46,6 +70,9 @@ type Side struct {
 	AdmittedBy *RuleRef `json:"admittedBy,omitempty"`
 	// Misses are the rules that did not admit it, nearest first.
 	Misses []Miss `json:"misses,omitempty"`
+	// Undecided is why this side cannot be decided (Allowed is then
+	// false): the peer has no address and only an ipBlock could admit it.
+	Undecided string `json:"undecided,omitempty"`
 }
 
 // RuleRef points at one rule of one policy; Peer and Port are -1 when the
@@ -103,8 +130,69 @@ func (e *Engine) Explain(src, dst Endpoint, port int32, proto corev1.Protocol) *
 		x.Ingress = e.explainSide(Ingress, dst.Pod, dstID, src, srcID, dst.Pod, port, proto)
 		x.Allowed = x.Allowed && x.Ingress.Allowed
 	}
+	x.Reason = undecidedReason(x.Egress, x.Ingress)
+	x.Notes = e.endpointNotes(src, dst)
 	x.Summary = x.summary()
 	return x
+}
+
+// undecidedReason is why a connection is undecided: no side blocks it
+// outright and some side cannot be decided. "" when it is decided.
+func undecidedReason(sides ...*Side) string {
+	why := ""
+	for _, s := range sides {
+		switch {
+		case s == nil || s.Allowed:
+		case s.Undecided == "":
+			return "" // blocked, whatever the other side says
+		case why == "":
+			why = s.Undecided
+		}
+	}
+	return why
+}
+
+// endpointNotes says what the engine assumes about endpoints that are not
+// ordinary addressed pods.
+func (e *Engine) endpointNotes(eps ...Endpoint) []string {
+	var out []string
+	for _, ep := range eps {
+		switch {
+		case ep.Pod != nil && ep.Pod.HostNetwork:
+			out = append(out, fmt.Sprintf("%s uses the host network: netlab treats it as its node%s (%s): no NetworkPolicy selects it, and its traffic is node traffic, which only ipBlock peers match",
+				ep.Pod.Key(), nodeName(ep.Pod.Node), addrOrNone(ep.IP)))
+		case ep.Pod != nil && !ep.IP.IsValid():
+			out = append(out, fmt.Sprintf("%s has no address (no status.podIP): it matches no ipBlock, since a pod without an address sends and receives nothing", ep.Pod.Key()))
+		case ep.Pod == nil:
+			var hosts []string
+			node := ""
+			for _, p := range e.w.Pods {
+				if p.HostNetwork && p.IP == ep.IP {
+					hosts = append(hosts, p.Key())
+					node = p.Node
+				}
+			}
+			if len(hosts) > 0 {
+				out = append(out, fmt.Sprintf("%s is the address of node%s (hostNetwork pods %s): node traffic, which only ipBlock peers match",
+					ep.IP, nodeName(node), strings.Join(hosts, ", ")))
+			}
+		}
+	}
+	return out
+}
+
+func nodeName(n string) string {
+	if n == "" {
+		return ""
+	}
+	return " " + n
+}
+
+func addrOrNone(a netip.Addr) string {
+	if !a.IsValid() {
+		return "no address"
+	}
+	return a.String()
 }
 
 func (e *Engine) explainSide(dir Direction, subject *world.Pod, subjectID int, peer Endpoint, peerID int, dst *world.Pod, port int32, proto corev1.Protocol) *Side {
@@ -126,7 +214,11 @@ func (e *Engine) explainSide(dir Direction, subject *world.Pod, subjectID int, p
 			out.Allowed = true
 			out.AdmittedBy = &ref
 			out.Misses = nil
+			out.Undecided = ""
 			return out
+		}
+		if p := r.ipBlockPeer(); out.Undecided == "" && portOK && p != nil && !addressed(peer) {
+			out.Undecided = unaddressedReason(peer, p, r)
 		}
 		m := Miss{Policy: ref.Policy, Direction: ref.Direction, Rule: ref.Rule, PeerMatched: peerOK, PortMatched: portOK}
 		if !peerOK {
@@ -202,6 +294,8 @@ func (p *peer) describe() string {
 func (e *Engine) whyNot(p *peer, ep Endpoint, id int, who string) string {
 	if p.ids == nil {
 		switch {
+		case !ep.IP.IsValid():
+			return fmt.Sprintf("%s has no address (no status.podIP), so it matches no ipBlock", who)
 		case !p.cidr.Contains(ep.IP):
 			return fmt.Sprintf("%s has IP %s, outside %s", who, ep.IP, p.cidr)
 		default:
@@ -212,6 +306,9 @@ func (e *Engine) whyNot(p *peer, ep Endpoint, id int, who string) string {
 			}
 		}
 		return who + " does not match"
+	}
+	if id < 0 && ep.Pod != nil && ep.Pod.HostNetwork {
+		return fmt.Sprintf("%s uses the host network: it is its node (%s), and selectors match only pods on the pod network (an ipBlock can match the node)", who, addrOrNone(ep.IP))
 	}
 	if id < 0 {
 		return fmt.Sprintf("%s is not a pod, and selectors match only pods (use an ipBlock)", who)
@@ -257,6 +354,9 @@ func portMiss(r *rule, dst *world.Pod, port int32, proto corev1.Protocol) string
 }
 
 func (x *Explanation) summary() string {
+	if x.Undecided() {
+		return "undecided: " + x.Reason
+	}
 	if x.Allowed {
 		var by []string
 		for _, s := range []*Side{x.Egress, x.Ingress} {
@@ -384,11 +484,20 @@ func policyKey(np *networkingv1.NetworkPolicy) string { return np.Namespace + "/
 // WriteText renders the explanation for a terminal.
 func (x *Explanation) WriteText(w io.Writer) error {
 	verdict := "BLOCKED"
-	if x.Allowed {
+	switch {
+	case x.Undecided():
+		verdict = "UNDECIDED"
+	case x.Allowed:
 		verdict = "ALLOWED"
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s  %s -> %s %d/%s\n\n", verdict, x.From, x.To, x.Port, x.Protocol)
+	for _, n := range x.Notes {
+		fmt.Fprintf(&b, "note: %s\n", n)
+	}
+	if len(x.Notes) > 0 {
+		b.WriteString("\n")
+	}
 	if x.SamePod {
 		fmt.Fprintf(&b, "%s\n", x.Summary)
 		_, err := io.WriteString(w, b.String())
@@ -399,8 +508,11 @@ func (x *Explanation) WriteText(w io.Writer) error {
 			continue
 		}
 		word := "blocks"
-		if s.Allowed {
+		switch {
+		case s.Allowed:
 			word = "allows"
+		case s.Undecided != "":
+			word = "cannot be decided"
 		}
 		if !s.Isolated {
 			fmt.Fprintf(&b, "%s of %s: not isolated (no policy with %s in its policyTypes selects it) -> %s\n",
@@ -410,6 +522,9 @@ func (x *Explanation) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "%s of %s: isolated by %s -> %s\n", s.Direction, s.Pod, strings.Join(s.Policies, ", "), word)
 		if s.AdmittedBy != nil {
 			fmt.Fprintf(&b, "  admitted by %s\n", s.AdmittedBy)
+		}
+		if s.Undecided != "" {
+			fmt.Fprintf(&b, "  undecided: %s\n", s.Undecided)
 		}
 		if !s.Allowed && len(s.Misses) == 0 {
 			fmt.Fprintf(&b, "  no %s rules at all: these policies deny every %s connection\n", s.Direction, s.Direction)

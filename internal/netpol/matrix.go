@@ -67,10 +67,7 @@ func (e *Engine) row(src *world.Pod, to []*world.Pod, toKeys []string, out []mat
 		}
 		d := PodEndpoint(dst)
 		for _, p := range dst.Ports {
-			out[k] = matrix.Cell{
-				From: srcKey, To: toKeys[i], Port: p.Port, Protocol: string(p.Protocol),
-				Allowed: e.Allowed(s, d, p.Port, p.Protocol),
-			}
+			out[k] = e.Decide(s, d, p.Port, p.Protocol).Cell(srcKey, toKeys[i], p.Port, p.Protocol)
 			k++
 		}
 	}

@@ -252,6 +252,7 @@ func scenarioWorld(t *testing.T) *world.World {
 	if err != nil {
 		t.Fatal(err)
 	}
+	world.AssignIPs(w, nil) // stands for the pods' cluster addresses
 	for i, p := range w.Pods {
 		p.Node = []string{"cp", "w1"}[i%2]
 	}

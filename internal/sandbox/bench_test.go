@@ -22,6 +22,7 @@ func BenchmarkUp(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		objs, _ := world.Parse(name, data, nil)
 		w, _ := world.Build(objs, nil)
+		world.AssignIPs(w, nil)
 		lab := fmt.Sprintf("b%d-up", i)
 		if _, err := sandbox.Up(context.Background(), w, sandbox.Options{Name: lab, Self: self}); err != nil {
 			b.Fatal(err)

@@ -104,6 +104,7 @@ func scenarioWorld(t *testing.T, extra string) *world.World {
 	if err != nil {
 		t.Fatal(err)
 	}
+	world.AssignIPs(w, nil) // the sandbox's addresses, as for every lab
 	return w
 }
 

@@ -58,6 +58,10 @@ func Up(ctx context.Context, w *world.World, o Options) (*State, error) {
 			fmt.Fprintf(o.Progress, " • "+format+"\n", args...)
 		}
 	}
+	w, err := addressPods(w)
+	if err != nil {
+		return nil, err
+	}
 	if old, err := Load(o.Name); err == nil {
 		if sameWorld(old.World, w) && old.Enforcement == o.Enforcement {
 			step("lab %s is already up", o.Name)

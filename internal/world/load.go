@@ -272,8 +272,12 @@ func DefaultNetworkPolicy(np *networkingv1.NetworkPolicy) {
 }
 
 // Build assembles decoded objects into a World: implied namespaces, IPs for
-// pods and services that have none (reported on notes), and checks that
-// span objects (duplicate names, duplicate IPs).
+// services that have none, and checks that span objects (duplicate names,
+// duplicate pod IPs). A pod without status.podIP gets no address (see
+// AssignPodIPs). Pods that are not running (status.phase Succeeded or
+// Failed) are left out, with a note: they have no network, and their old
+// addresses may belong to running pods already. hostNetwork pods keep
+// their node's address, which they share with each other.
 func Build(objs *Objects, notes io.Writer) (*World, error) {
 	if notes == nil {
 		notes = io.Discard
@@ -305,12 +309,18 @@ func Build(objs *Objects, notes io.Writer) (*World, error) {
 	}
 	w.Sort()
 	usedIPs := map[netip.Addr]string{}
+	notRunning, finished := 0, []string{}
 	for _, o := range objs.Pods {
 		p := o.Obj
 		if seen("Pod", p.Namespace, p.Name, o.Source) {
 			continue
 		}
-		pod := &Pod{Namespace: p.Namespace, Name: p.Name, Labels: cloneLabels(p.Labels), Node: p.Spec.NodeName}
+		if !running(p) {
+			notRunning++
+			finished = append(finished, p.Namespace+"/"+p.Name)
+			continue
+		}
+		pod := &Pod{Namespace: p.Namespace, Name: p.Name, Labels: cloneLabels(p.Labels), Node: p.Spec.NodeName, HostNetwork: p.Spec.HostNetwork}
 		if pod.Labels == nil {
 			pod.Labels = map[string]string{}
 		}
@@ -332,13 +342,15 @@ func Build(objs *Objects, notes io.Writer) (*World, error) {
 		pod.Ports = dedupePorts(pod.Ports)
 		if p.Status.PodIP != "" {
 			pod.IP = netip.MustParseAddr(p.Status.PodIP) // validated
-			if other, ok := usedIPs[pod.IP]; ok {
+			if other, ok := usedIPs[pod.IP]; ok && !pod.HostNetwork {
 				errs = append(errs, &Error{Source: o.Source, Kind: "Pod", Namespace: p.Namespace, Name: p.Name,
 					Fields: field.ErrorList{field.Duplicate(field.NewPath("status", "podIP"), p.Status.PodIP)},
 					Err:    fmt.Errorf("pod %s has the same IP", other)})
 				continue
 			}
-			usedIPs[pod.IP] = pod.Key()
+			if !pod.HostNetwork { // hostNetwork pods share their node's address
+				usedIPs[pod.IP] = pod.Key()
+			}
 		}
 		w.Pods = append(w.Pods, pod)
 		w.EnsureNamespace(pod.Namespace)
@@ -378,7 +390,11 @@ func Build(objs *Objects, notes io.Writer) (*World, error) {
 		return nil, errs
 	}
 	w.Sort()
-	AssignIPs(w, notes)
+	assignServiceIPs(w)
+	if notRunning > 0 {
+		fmt.Fprintf(notes, "note: left out %s that %s not running (status.phase Succeeded or Failed: %s): finished pods have no network, and running pods may already reuse their addresses\n",
+			plural(notRunning, "pod"), isAre(notRunning), shortList(finished))
+	}
 	return w, nil
 }
 
@@ -403,60 +419,36 @@ func dedupePorts(ports []Port) []Port {
 	return out
 }
 
-// DefaultPodCIDR is where pods without status.podIP get their address.
+// DefaultPodCIDR is the pod network of netlab's sandbox: pods of built-in
+// scenarios and labs get their addresses from it (AssignIPs), in name
+// order, exactly as the sandbox gives them when it runs the pods.
 var DefaultPodCIDR = netip.MustParsePrefix("10.244.0.0/16")
 
 // DefaultServiceCIDR is where services without spec.clusterIP get theirs.
 var DefaultServiceCIDR = netip.MustParsePrefix("10.96.0.0/16")
 
-// AssignIPs gives every pod and service without an IP the next free address
-// of DefaultPodCIDR / DefaultServiceCIDR, in name order, so the same world
-// always gets the same addresses. Each assignment is reported on notes.
+// AssignIPs gives every pod without an address the next free address of
+// DefaultPodCIDR (the sandbox's pod network) and every service without a
+// ClusterIP one of DefaultServiceCIDR, in name order, so the same world
+// always gets the same addresses. Only worlds that the sandbox runs (or
+// that stand for one) should get pod addresses this way; Build leaves pods
+// without status.podIP without an address. Pod assignments are reported on
+// notes.
 func AssignIPs(w *World, notes io.Writer) {
-	used := map[netip.Addr]bool{}
-	for _, p := range w.Pods {
-		if p.IP.IsValid() {
-			used[p.IP] = true
-		}
-	}
-	for _, s := range w.Services {
-		if s.ClusterIP.IsValid() {
-			used[s.ClusterIP] = true
-		}
-	}
-	next := func(cidr netip.Prefix) netip.Addr {
-		a := cidr.Addr().Next().Next() // .1 is the gateway
-		for ; cidr.Contains(a); a = a.Next() {
-			b := a.As4()
-			if b[3] == 0 || b[3] == 255 || used[a] {
-				continue
-			}
-			used[a] = true
-			return a
-		}
-		return netip.Addr{}
-	}
-	var assigned []string
-	for _, p := range w.Pods {
-		if !p.IP.IsValid() {
-			p.IP = next(DefaultPodCIDR)
-			p.IPAssigned = true
-			assigned = append(assigned, p.Key()+"="+p.IP.String())
-		}
-	}
-	if len(assigned) > 0 && notes != nil {
-		const show = 6
-		more := ""
-		if len(assigned) > show {
-			more = fmt.Sprintf(" and %d more", len(assigned)-show)
-			assigned = assigned[:show]
-		}
-		fmt.Fprintf(notes, "note: pods without status.podIP got addresses from %s in name order: %s%s\n",
-			DefaultPodCIDR, strings.Join(assigned, ", "), more)
-	}
+	// DefaultPodCIDR has room for about 65,000 pods. AssignPodIPs gives
+	// all or nothing, so a bigger world keeps its pods without addresses,
+	// and the engine reports what that leaves undecided.
+	_ = AssignPodIPs(w, DefaultPodCIDR, nil, notes)
+	assignServiceIPs(w)
+}
+
+// assignServiceIPs gives every service without a ClusterIP the next free
+// address of DefaultServiceCIDR, in name order.
+func assignServiceIPs(w *World) {
+	used := usedAddrs(w)
 	for _, s := range w.Services {
 		if !s.ClusterIP.IsValid() {
-			s.ClusterIP = next(DefaultServiceCIDR)
+			s.ClusterIP = nextFree(DefaultServiceCIDR, used)
 			s.IPAssigned = true
 		}
 	}

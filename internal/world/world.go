@@ -40,7 +40,9 @@ type Port struct {
 func (p Port) String() string { return fmt.Sprintf("%d/%s", p.Port, p.Protocol) }
 
 // Pod is a pod: where it lives, what it is labelled, its IP and the ports its
-// containers declare.
+// containers declare. IP is the zero Addr when the pod has no address (no
+// status.podIP, none assigned): such a pod matches no ipBlock, and the
+// engine reports cells that only an ipBlock could decide as undecided.
 type Pod struct {
 	Namespace string
 	Name      string
@@ -52,6 +54,11 @@ type Pod struct {
 	IPAssigned bool
 	// Node is spec.nodeName, if any (used by multi-node backends).
 	Node string
+	// HostNetwork is spec.hostNetwork: the pod is its node as far as the
+	// network goes. IP is the node's address (shared by every hostNetwork
+	// pod of the node), no NetworkPolicy selects the pod, and only ipBlock
+	// peers match its traffic, as for any node traffic.
+	HostNetwork bool `json:",omitempty"`
 }
 
 // Key is "namespace/name".
@@ -133,10 +140,11 @@ func (w *World) Pod(key string) *Pod {
 	return nil
 }
 
-// PodByIP returns the pod that has ip, or nil.
+// PodByIP returns the pod on the pod network that has ip, or nil. A node's
+// address (that hostNetwork pods share) is no pod's.
 func (w *World) PodByIP(ip netip.Addr) *Pod {
 	for _, p := range w.Pods {
-		if p.IP == ip {
+		if p.IP == ip && ip.IsValid() && !p.HostNetwork {
 			return p
 		}
 	}
