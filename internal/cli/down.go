@@ -1,8 +1,12 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"fmt"
 
+	"github.com/netlab/netlab/internal/kindlab"
+	"github.com/netlab/netlab/internal/sandbox"
 	"github.com/spf13/cobra"
 )
 
@@ -19,7 +23,10 @@ func newDownCmd(s Streams) *cobra.Command {
 			}
 			fmt.Fprintf(s.Err, "Removing lab %q\n", b.Name())
 			if err := b.Down(cmd.Context(), s.Err); err != nil {
-				return err
+				// A kind cluster netlab made whose state was lost.
+				if !errors.Is(err, sandbox.ErrNoLab) || !downOrphanCluster(cmd.Context(), s, b.Name()) {
+					return err
+				}
 			}
 			fmt.Fprintf(s.Out, "Lab %s removed.\n", b.Name())
 			return nil
@@ -27,4 +34,21 @@ func newDownCmd(s Streams) *cobra.Command {
 	}
 	lab.add(cmd)
 	return cmd
+}
+
+// downOrphanCluster removes the kind cluster called name if netlab made it
+// and its lab has no state, and reports whether there was one.
+func downOrphanCluster(ctx context.Context, s Streams, name string) bool {
+	clusters, _ := kindlab.Clusters(ctx)
+	for _, c := range clusters {
+		if c.Name == name && c.Orphan() {
+			fmt.Fprintf(s.Err, " • lab %s has no state; deleting the kind cluster netlab made for it\n", name)
+			if err := kindlab.RemoveOrphan(c); err != nil {
+				fmt.Fprintf(s.Err, "   %v\n", err)
+				return false
+			}
+			return true
+		}
+	}
+	return false
 }

@@ -109,6 +109,7 @@ func NewRoot(s Streams) *cobra.Command {
 		newVerifyCmd(s),
 		newEventsCmd(s),
 		newDownCmd(s),
+		newGCCmd(s),
 		newEnforcerCmd(s),
 		newAgentCmd(s),
 		newNodeAgentCmd(s),

@@ -40,10 +40,11 @@ func newStatusCmd(s Streams) *cobra.Command {
 				type sandboxLab struct {
 					Backend string `json:"backend"`
 					*sandbox.State
+					Health sandbox.Health `json:"health"`
 				}
 				out := []any{}
 				for _, st := range states {
-					out = append(out, sandboxLab{Backend: "sandbox", State: st})
+					out = append(out, sandboxLab{Backend: "sandbox", State: st, Health: st.Health()})
 				}
 				for _, k := range kinds {
 					st, err := kindlab.Load(k)
@@ -89,5 +90,3 @@ func newStatusCmd(s Streams) *cobra.Command {
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
 }
-
-

@@ -182,8 +182,8 @@ func lockPath(name string) string { return filepath.Join(Dir(name), "lock") }
 const nsPrefix = "netlab."
 
 func podNS(lab string, i int) string { return fmt.Sprintf("%s%s.p%d", nsPrefix, lab, i) }
-func nodeNS(lab string) string     { return nsPrefix + lab }
-func internetNS(lab string) string { return nsPrefix + lab + ".internet" }
+func nodeNS(lab string) string       { return nsPrefix + lab }
+func internetNS(lab string) string   { return nsPrefix + lab + ".internet" }
 
 // nsOwner returns the lab a namespace name belongs to, and false for a
 // name that is not one of netlab's.
