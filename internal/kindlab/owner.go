@@ -109,12 +109,10 @@ func (c Cluster) Orphan() bool {
 		return false
 	}
 	unlock, err := statefile.Lock(filepath.Join(c.StateDir, "lock"), false, false)
-	if errors.Is(err, statefile.ErrLocked) {
-		return false
+	if err != nil {
+		return errors.Is(err, os.ErrNotExist) // held, or we may not look: not an orphan
 	}
-	if err == nil {
-		unlock()
-	}
+	unlock()
 	return true
 }
 

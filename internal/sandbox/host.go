@@ -243,11 +243,12 @@ func Orphans(kindLinks bool) []Orphan {
 	return out
 }
 
-// busy reports whether a netlab command holds lab's lock.
+// busy reports whether a netlab command holds lab's lock (or, when we
+// may not look, might).
 func busy(lab string) bool {
 	unlock, err := statefile.Lock(lockPath(lab), false, false)
 	if err != nil {
-		return errors.Is(err, statefile.ErrLocked)
+		return !errors.Is(err, os.ErrNotExist)
 	}
 	unlock()
 	return false
