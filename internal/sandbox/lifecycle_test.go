@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/cilium/ebpf/link"
 	"github.com/netlab/netlab/internal/sandbox"
 	"github.com/netlab/netlab/internal/testenv"
 )
@@ -123,7 +125,7 @@ func TestDownWithoutState(t *testing.T) {
 			kinds[o.Kind] = true
 		}
 	}
-	for _, k := range []string{sandbox.KindNetns, sandbox.KindPins, sandbox.KindProcess} {
+	for _, k := range []string{sandbox.KindNetns, sandbox.KindPins, sandbox.KindLink, sandbox.KindProcess} {
 		if !kinds[k] {
 			t.Errorf("no orphan %s of %s listed (got %v)", k, lab, kinds)
 		}
@@ -242,4 +244,50 @@ spec:
 		t.Fatalf("repair changed the lab's policies: %d, want the 1 applied", len(s.World.Policies))
 	}
 	mustEqual(t, "after repair", s.World, probe(t, lab, sandbox.ProbeOptions{}))
+}
+
+// TestStrayLinkListed (item 9): a TCX link running netlab's program that
+// no lab's pins hold (here: moved out of a lab's pin directory) is listed
+// by gc, so the leak check sees it.
+func TestStrayLinkListed(t *testing.T) {
+	testenv.RequireRoot(t)
+	lab := fmt.Sprintf("t%d-stray", os.Getpid()%10000)
+	up(t, lab, scenarioWorld(t, ""))
+	pins, _ := filepath.Glob(filepath.Join(sandbox.PinDir(lab), "links", "*"))
+	if len(pins) == 0 {
+		t.Fatal("the lab pinned no links")
+	}
+	l, err := link.LoadPinnedLink(pins[0], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	info, err := l.Info()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("id %d ", info.ID)
+	found := func() bool {
+		for _, o := range sandbox.Orphans(false) {
+			if o.Kind == sandbox.KindLink && o.Lab == "" && strings.HasPrefix(o.Name, want) {
+				return true
+			}
+		}
+		return false
+	}
+	if found() {
+		t.Fatalf("link %d is listed as a stray while its lab's pins hold it", info.ID)
+	}
+	// Pinning a pinned link moves its pin: now only the stray pin holds it.
+	stray := fmt.Sprintf("/sys/fs/bpf/netlab-stray-%d", os.Getpid())
+	if err := l.Pin(stray); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(stray) })
+	if _, err := os.Stat(pins[0]); err == nil {
+		os.Remove(pins[0])
+	}
+	if !found() {
+		t.Fatalf("link %d, pinned only at %s, is not listed", info.ID, stray)
+	}
 }
