@@ -15,6 +15,12 @@ func newDownCmd(s Streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "down",
 		Short: "Remove a lab: processes, eBPF programs, pinned maps, namespaces, links, state",
+		Long: `down removes a lab and checks that nothing of it is left. It works from
+what is on the host as well as from the lab's state, so a lab whose state
+directory was lost, or whose 'up' was killed before it saved its state, is
+removed all the same (and a kind cluster netlab made for it). Everything is
+matched by exact ownership: lab ux1 never touches lab ux1-p. 'netlab gc'
+does the same for every lab that no longer runs.`,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			b, err := lab.find()
