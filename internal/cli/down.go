@@ -21,7 +21,7 @@ directory was lost, or whose 'up' was killed before it saved its state, is
 removed all the same (and a kind cluster netlab made for it). Everything is
 matched by exact ownership: lab ux1 never touches lab ux1-p. 'netlab gc'
 does the same for every lab that no longer runs.`,
-		Args:  cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			b, err := lab.find()
 			if err != nil {
