@@ -291,3 +291,29 @@ func TestStrayLinkListed(t *testing.T) {
 		t.Fatalf("link %d, pinned only at %s, is not listed", info.ID, stray)
 	}
 }
+
+// TestGCLeavesAnUpInProgress (item 9): while an up is still making its lab
+// (no state yet, its lock held) gc lists nothing of it: only labs nobody
+// works on are orphans.
+func TestGCLeavesAnUpInProgress(t *testing.T) {
+	testenv.RequireRoot(t)
+	lab := fmt.Sprintf("t%d-busy", os.Getpid()%10000)
+	cmd := exec.Command(self, "up", "--name", lab)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sandbox.Down(lab, nil) })
+	for i := 0; i < 10000; i++ {
+		if _, err := os.Stat("/run/netns/netlab." + lab + ".p0"); err == nil {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if o := orphansOf(lab); len(o) > 0 {
+		t.Errorf("gc lists the lab an up is making: %v", o)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("up: %v", err)
+	}
+	healthy(t, lab)
+}
