@@ -15,7 +15,7 @@ FUZZTIME  ?= 10s
 FUZZEXECS ?= 3000x
 PKGS      := ./...
 
-.PHONY: all build test lint generate bench fuzz deps lab clean test-kind
+.PHONY: all build test lint generate bench fuzz deps lab clean test-kind leak-check
 
 all: build
 
@@ -38,10 +38,26 @@ deps:
 ## tests need Docker and the node image, which kind-setup provides, cached),
 ## the TUI in tmux, brief fuzzing
 test: deps lint build kind-setup
+	@$(LEAK_LABS) > .leak-before
 	$(GO) test -count=1 -timeout 20m $(PKGS)
 	TERM=xterm-256color NETLAB_E2E_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -tags e2e -timeout 10m ./tui/e2e/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZEXECS) ./internal/world/
 	$(GO) test -run '^$$' -fuzz '^FuzzEngine$$' -fuzztime $(FUZZEXECS) ./internal/netpol/
+	@$(MAKE) --no-print-directory leak-check
+
+# The labs with state (sandbox and kind), one per line.
+LEAK_LABS := find /run/netlab /var/lib/netlab/kind -mindepth 2 -maxdepth 2 -name state.json 2>/dev/null | sort
+
+## leak-check: fail if the tests left anything: a network namespace, pin,
+## TCX link, process, state dir or kind cluster of netlab's that no running
+## lab owns ('netlab gc --dry-run'), or a lab that was not running before
+## 'make test' (.leak-before; without it, any lab)
+leak-check: build
+	@./$(BIN) gc --dry-run --check || { echo "leak-check: the tests left the above behind ('sudo $(BIN) gc' removes it)"; exit 1; }
+	@touch .leak-before; $(LEAK_LABS) > .leak-after; \
+	left=$$(comm -13 .leak-before .leak-after); rm -f .leak-before .leak-after; \
+	if [ -n "$$left" ]; then echo "leak-check: labs left running by the tests:"; echo "$$left"; exit 1; fi
+	@echo "leak-check: nothing left behind"
 
 ## lint: gofmt and go vet must be clean
 lint:
@@ -75,7 +91,7 @@ lab: deps build
 	./$(BIN) probe --name netlab
 
 clean:
-	rm -rf bin bench.out
+	rm -rf bin bench.out .leak-before .leak-after
 
 .PHONY: kind-setup node-image
 

@@ -50,14 +50,19 @@ func newDoctorCmd(s Streams) *cobra.Command {
 				}
 			}
 			r := doctor.Run(cmd.Context(), backend)
+			orphans := hostOrphans(cmd.Context())
 			if output == "json" {
 				enc := json.NewEncoder(s.Out)
 				enc.SetIndent("", "  ")
-				if err := enc.Encode(r); err != nil {
+				if err := enc.Encode(struct {
+					doctor.Report
+					Orphans []orphan `json:"orphans"`
+				}{r, append([]orphan{}, orphans...)}); err != nil {
 					return err
 				}
 			} else {
 				printDoctor(s, r)
+				printOrphans(s.Out, orphans)
 			}
 			if r.Broken {
 				return ExitError{Code: 1}

@@ -123,6 +123,7 @@ func NewRoot(s Streams) *cobra.Command {
 		newVerifyCmd(s),
 		newEventsCmd(s),
 		newDownCmd(s),
+		newGCCmd(s),
 		newEnforcerCmd(s),
 		newAgentCmd(s),
 		newNodeAgentCmd(s),

@@ -3,7 +3,6 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
-	"syscall"
 
 	"github.com/netlab/netlab/internal/kindlab"
 	"github.com/netlab/netlab/internal/sandbox"
@@ -41,10 +40,11 @@ func newStatusCmd(s Streams) *cobra.Command {
 				type sandboxLab struct {
 					Backend string `json:"backend"`
 					*sandbox.State
+					Health sandbox.Health `json:"health"`
 				}
 				out := []any{}
 				for _, st := range states {
-					out = append(out, sandboxLab{Backend: "sandbox", State: st})
+					out = append(out, sandboxLab{Backend: "sandbox", State: st, Health: st.Health()})
 				}
 				for _, k := range kinds {
 					st, err := kindlab.Load(k)
@@ -59,6 +59,7 @@ func newStatusCmd(s Streams) *cobra.Command {
 			}
 			if len(states) == 0 && len(kinds) == 0 {
 				fmt.Fprintln(s.Out, "No lab is running. Start one with 'sudo netlab up'.")
+				printOrphans(s.Out, hostOrphans(cmd.Context()))
 				return nil
 			}
 			for _, k := range kinds {
@@ -67,29 +68,25 @@ func newStatusCmd(s Streams) *cobra.Command {
 				}
 			}
 			for _, st := range states {
-				enf := "enforcer " + alive(st.EnforcerPID)
+				h := st.Health()
+				enf := "enforcer " + running(h.EnforcerPIDs)
 				if !st.Enforcing() {
 					enf += ", policies NOT enforced (--enforcer none)"
 				}
 				fmt.Fprintf(s.Out, "lab %s (sandbox, up since %s, %d policies, %s)\n", st.Name,
 					st.Created.Format("15:04:05"), len(st.World.Policies), enf)
 				for i, p := range st.World.Pods {
-					fmt.Fprintf(s.Out, "  %-32s %-15s agent %s\n", p.Key(), p.IP, alive(st.Pods[i].PID))
+					fmt.Fprintf(s.Out, "  %-32s %-15s agent %s\n", p.Key(), p.IP, agentState(st, i))
 				}
 				for _, np := range st.World.Policies {
 					fmt.Fprintf(s.Out, "  networkpolicy %s/%s\n", np.Namespace, np.Name)
 				}
+				printHealth(s.Out, h)
 			}
+			printOrphans(s.Out, hostOrphans(cmd.Context()))
 			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
-}
-
-func alive(pid int) string {
-	if pid > 0 && syscall.Kill(pid, 0) == nil {
-		return fmt.Sprintf("running (pid %d)", pid)
-	}
-	return "NOT RUNNING"
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/netlab/netlab/internal/netlabimage"
 	"github.com/netlab/netlab/internal/nodeimage"
+	"github.com/netlab/netlab/internal/statefile"
 	"github.com/netlab/netlab/internal/world"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -105,6 +106,39 @@ func Up(ctx context.Context, w *world.World, o Options) (*Result, error) {
 	say := func(format string, args ...any) { fmt.Fprintf(progress, " • "+format+"\n", args...) }
 	done := func(format string, args ...any) { fmt.Fprintf(progress, " ✓ "+format+"\n", args...) }
 
+	// 0. Before anything is made: netlab's image needs a static netlab
+	// binary, and no other lab command may be working on this lab.
+	img, err := imageFor(ctx, o.Self)
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := statefile.Lock(lockPath(o.Name), true, false)
+	if errors.Is(err, statefile.ErrLocked) {
+		return nil, fmt.Errorf("lab %q is being brought up or down by another netlab command (pid %d): wait for it, then see 'netlab status'",
+			o.Name, statefile.LockHolder(lockPath(o.Name)))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("locking lab %s: %w", o.Name, err)
+	}
+	defer unlock()
+	// A failed up removes the cluster it created (never one it reused).
+	created, ok, hadState := false, false, Exists(o.Name)
+	provider := newClusters(nil)
+	defer func() {
+		if ok {
+			return
+		}
+		if created {
+			fmt.Fprintf(progress, " • up failed: deleting the kind cluster %s it created\n", o.Name)
+			if err := provider.Delete(o.Name, o.Kubeconfig); err != nil {
+				fmt.Fprintf(progress, "   deleting kind cluster %s: %v\n", o.Name, err)
+			}
+		}
+		if created || !hadState {
+			os.RemoveAll(Dir(o.Name))
+		}
+	}()
+
 	// 1. The node image.
 	nodeImage := o.NodeImage
 	if nodeImage == "" {
@@ -121,7 +155,7 @@ func Up(ctx context.Context, w *world.World, o Options) (*Result, error) {
 	if o.Progress != nil {
 		logger = kindcmd.NewLogger()
 	}
-	provider := cluster.NewProvider(cluster.ProviderWithDocker(), cluster.ProviderWithLogger(logger))
+	provider = newClusters([]cluster.ProviderOption{cluster.ProviderWithLogger(logger)})
 	existing, err := provider.List()
 	if err != nil {
 		return nil, fmt.Errorf("listing kind clusters (is Docker running? see 'netlab doctor --backend kind'): %w", err)
@@ -146,7 +180,16 @@ func Up(ctx context.Context, w *world.World, o Options) (*Result, error) {
 		for i := 1; i < o.Nodes; i++ {
 			cfg.Nodes = append(cfg.Nodes, v1alpha4.Node{Role: v1alpha4.WorkerRole})
 		}
+		// The mark that says netlab made this cluster (owner.go).
+		if err := os.MkdirAll(ownerDir(o.Name), 0o700); err != nil {
+			return nil, err
+		}
+		host, inNode := ownerMount(o.Name)
+		for i := range cfg.Nodes {
+			cfg.Nodes[i].ExtraMounts = append(cfg.Nodes[i].ExtraMounts, v1alpha4.Mount{HostPath: host, ContainerPath: inNode, Readonly: true})
+		}
 		fmt.Fprintf(progress, "Creating kind cluster %q (%d nodes, netlab networking instead of kindnet) ...\n", o.Name, o.Nodes)
+		created = true // even a failed Create can leave containers
 		err := provider.Create(o.Name,
 			cluster.CreateWithV1Alpha4Config(cfg),
 			cluster.CreateWithNodeImage(nodeImage),
@@ -177,11 +220,7 @@ func Up(ctx context.Context, w *world.World, o Options) (*Result, error) {
 	}
 	stage("cluster")
 
-	// 3. netlab's image, built in process and loaded into every node.
-	img, err := buildImage(ctx, o.Self)
-	if err != nil {
-		return nil, err
-	}
+	// 3. netlab's image (built in step 0), loaded into every node.
 	st.Image = img.Ref
 	kindNodes, err := provider.ListNodes(o.Name)
 	if err != nil {
@@ -267,8 +306,12 @@ func Up(ctx context.Context, w *world.World, o Options) (*Result, error) {
 	}
 	done("probe matrix agrees with the policies")
 	stage("first probe")
+	ok = true
 	return res, nil
 }
+
+// imageFor is buildImage; a variable so tests can skip the build.
+var imageFor = buildImage
 
 // buildImage makes netlab's image from a static binary.
 func buildImage(ctx context.Context, self string) (*netlabimage.Image, error) {
@@ -463,46 +506,6 @@ func kubeconfigDefault(path string) string {
 	}
 	home, _ := os.UserHomeDir()
 	return filepath.Join(home, ".kube", "config")
-}
-
-// Down deletes the lab's kind cluster (kind's way, which also removes its
-// context from the kubeconfig) and its state.
-func Down(name, kubeconfig string, progress io.Writer) error {
-	if progress == nil {
-		progress = io.Discard
-	}
-	provider := cluster.NewProvider(cluster.ProviderWithDocker())
-	existing, err := provider.List()
-	if err != nil {
-		return fmt.Errorf("listing kind clusters: %w", err)
-	}
-	if slices.Contains(existing, name) {
-		fmt.Fprintf(progress, " • deleting kind cluster %s\n", name)
-		if err := provider.Delete(name, kubeconfig); err != nil {
-			return fmt.Errorf("deleting kind cluster %s: %w", name, err)
-		}
-	}
-	fmt.Fprintf(progress, " • removing lab state %s\n", Dir(name))
-	if err := os.RemoveAll(Dir(name)); err != nil {
-		return err
-	}
-	return nil
-}
-
-// Leftovers lists what of the lab is still on the host: node containers
-// and state. A clean Down leaves it empty.
-func Leftovers(name string) []string {
-	var out []string
-	provider := cluster.NewProvider(cluster.ProviderWithDocker())
-	if ns, err := provider.ListNodes(name); err == nil {
-		for _, n := range ns {
-			out = append(out, "container "+n.String())
-		}
-	}
-	if _, err := os.Stat(Dir(name)); err == nil {
-		out = append(out, "state "+Dir(name))
-	}
-	return out
 }
 
 func isNotFound(err error) bool { return apierrors.IsNotFound(err) }

@@ -201,7 +201,17 @@ func Binary(ctx context.Context, self, dir string) (string, error) {
 	if self != "" && CheckStatic(self) == nil && isNetlab(self) {
 		return self, nil
 	}
-	return BuildStatic(ctx, dir)
+	bin, err := BuildStatic(ctx, dir)
+	if err != nil {
+		why := "is not a static netlab binary"
+		if self != "" && CheckStatic(self) != nil {
+			why = "is dynamically linked (built with cgo)"
+		}
+		return "", fmt.Errorf("netlab's kind image needs a static netlab binary, and %s %s; building one failed, so nothing was created.\n"+
+			"Fix: build netlab statically and run that binary ('make build' writes bin/netlab, or CGO_ENABLED=0 go build ./cmd/netlab in the netlab source tree).\n%w",
+			self, why, err)
+	}
+	return bin, nil
 }
 
 // isNetlab reports whether path is a netlab binary rather than, say, a test

@@ -6,34 +6,53 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/netlab/netlab/enforcer"
 	"github.com/netlab/netlab/internal/hostnet"
+	"github.com/netlab/netlab/internal/statefile"
 )
 
 // Down removes a lab: its processes, BPF programs and pinned maps, every
-// namespace and link, and its state.
+// namespace and link, and its state. It works from what is on the host as
+// well as from the state, so a lab whose state directory was lost, or whose
+// up was killed before saving it, is removed all the same; only a lab with
+// nothing on the host is "no such lab".
 func Down(name string, progress io.Writer) error {
-	s, err := Load(name)
-	if err != nil {
+	if err := ValidateName(name); err != nil {
 		return err
 	}
-	unlock, err := lock(name)
+	unlock, err := statefile.Lock(lockPath(name), true, true)
 	if err != nil {
-		return err
+		return fmt.Errorf("locking lab %s: %w", name, err)
 	}
 	defer unlock()
-	if err := teardown(s, progress); err != nil {
-		return err
+	s, err := Load(name)
+	if err != nil {
+		var left []Resource
+		for _, r := range onHost(name) {
+			if r.Kind != KindState {
+				left = append(left, r)
+			}
+		}
+		if len(left) == 0 {
+			removeStateDir(name)
+			return err
+		}
+		if progress != nil {
+			fmt.Fprintf(progress, " • lab %s has no usable state (%v); removing the %d things on the host that are its\n", name, err, len(left))
+		}
+		s = &State{Name: name}
 	}
-	return nil
+	return teardown(s, progress)
 }
 
-// teardown removes everything s records, and anything named after the lab
-// that a half-finished Up may have left, reporting each step.
+// teardown removes everything s records and everything on the host that
+// is the lab's (see host.go: matched exactly, never by a name prefix),
+// reporting each step.
 func teardown(s *State, progress io.Writer) error {
 	var errs []error
 	say := func(format string, args ...any) {
@@ -41,21 +60,47 @@ func teardown(s *State, progress io.Writer) error {
 			fmt.Fprintf(progress, " • "+format+"\n", args...)
 		}
 	}
+	host := onHost(s.Name)
 	say("stopping agents and the enforcer")
 	pids := []int{s.EnforcerPID, s.Internet.PID}
 	for _, p := range s.Pods {
 		pids = append(pids, p.PID)
 	}
+	for _, r := range host {
+		if r.Kind == KindProcess {
+			pids = append(pids, r.PID)
+		}
+	}
 	for _, pid := range pids {
-		stop(pid)
+		stop(pid, s.Name)
 	}
 	say("removing eBPF programs and pinned maps")
 	if err := enforcer.Remove(PinDir(s.Name)); err != nil {
 		errs = append(errs, err)
 	}
-	say("removing %d pod namespaces and the node namespace", len(s.Pods)+1)
-	for _, ns := range labNamespaces(s.Name) {
-		if ns == nodeNS(s.Name) {
+	var namespaces []string
+	for _, p := range s.Pods {
+		namespaces = append(namespaces, p.NetNS)
+	}
+	namespaces = append(namespaces, s.Internet.NetNS)
+	for _, r := range host {
+		if r.Kind == KindNetns {
+			namespaces = append(namespaces, r.Name)
+		}
+	}
+	node := s.NodeNS
+	if node == "" {
+		node = nodeNS(s.Name)
+	}
+	say("removing the pod namespaces and the node namespace")
+	var order []string
+	for _, ns := range namespaces {
+		if ns != "" && ns != node && !slices.Contains(order, ns) {
+			order = append(order, ns)
+		}
+	}
+	for _, ns := range append(order, node) { // the node last
+		if _, err := os.Stat("/run/netns/" + ns); err != nil {
 			continue
 		}
 		if err := hostnet.DeletePod(ns, ""); err != nil {
@@ -65,103 +110,44 @@ func teardown(s *State, progress io.Writer) error {
 			}
 		}
 	}
-	if _, err := os.Stat("/run/netns/" + nodeNS(s.Name)); err == nil {
-		if out, err := exec.Command("ip", "netns", "del", nodeNS(s.Name)).CombinedOutput(); err != nil {
-			errs = append(errs, fmt.Errorf("deleting %s: %v: %s", nodeNS(s.Name), err, strings.TrimSpace(string(out))))
-		}
-	}
-	if err := os.RemoveAll(Dir(s.Name)); err != nil {
+	if err := removeStateDir(s.Name); err != nil {
 		errs = append(errs, err)
 	}
-	// The parents go too once the last lab is gone (Remove fails, harmlessly,
-	// while another lab still uses them).
-	os.Remove(PinRoot)
-	os.Remove(StateRoot)
 	return errors.Join(errs...)
 }
 
-// labNamespaces lists the named namespaces that belong to the lab.
-func labNamespaces(lab string) []string {
-	entries, _ := os.ReadDir("/run/netns")
-	var out []string
-	for _, e := range entries {
-		n := e.Name()
-		if n == nodeNS(lab) || strings.HasPrefix(n, nodeNS(lab)+"-p") || n == internetNS(lab) {
-			out = append(out, n)
-		}
-	}
-	return out
+// removeStateDir removes the lab's state directory and, once the last lab
+// is gone, the parents (Remove fails, harmlessly, while another lab still
+// uses them).
+func removeStateDir(name string) error {
+	err := os.RemoveAll(Dir(name))
+	os.Remove(PinRoot)
+	os.Remove(StateRoot)
+	return err
 }
 
-// stop ends a netlab process we started (and only that: the pid must
-// still run netlab), politely first.
-func stop(pid int) {
-	if pid <= 0 || !isNetlab(pid) {
+// stop ends one of the lab's processes (and only that: the pid must still
+// be an agent or the enforcer of this lab), politely first.
+func stop(pid int, lab string) {
+	if !processOf(pid, lab) {
 		return
 	}
 	syscall.Kill(pid, syscall.SIGTERM)
-	for i := 0; i < 50 && isNetlab(pid); i++ {
+	for i := 0; i < 50 && processOf(pid, lab); i++ {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if isNetlab(pid) {
+	if processOf(pid, lab) {
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
 }
 
-func isNetlab(pid int) bool {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil {
-		return false
-	}
-	stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if strings.Contains(string(stat), ") Z ") {
-		return false // a zombie is already gone
-	}
-	return strings.Contains(string(data), "agent") || strings.Contains(string(data), "enforcer")
-}
-
 // Leftovers lists anything of the lab still on the host: namespaces, pins,
-// state, processes. A clean Down leaves it empty.
+// state, processes, matched exactly (host.go). A clean Down leaves it
+// empty.
 func Leftovers(name string) []string {
 	var out []string
-	for _, ns := range labNamespaces(name) {
-		out = append(out, "netns "+ns)
-	}
-	if _, err := os.Stat(PinDir(name)); err == nil {
-		out = append(out, "bpffs "+PinDir(name))
-	}
-	if _, err := os.Stat(Dir(name)); err == nil {
-		out = append(out, "state "+Dir(name))
-	}
-	procs, _ := os.ReadDir("/proc")
-	for _, p := range procs {
-		data, err := os.ReadFile("/proc/" + p.Name() + "/cmdline")
-		if err == nil && belongsTo(strings.Split(string(data), "\x00"), name) {
-			out = append(out, "process "+p.Name()+": "+strings.ReplaceAll(string(data), "\x00", " "))
-		}
+	for _, r := range onHost(name) {
+		out = append(out, r.String())
 	}
 	return out
-}
-
-// belongsTo reports whether a command line is one of the lab's agents
-// (--ready under the lab's directory) or its enforcer (--name LAB).
-func belongsTo(args []string, lab string) bool {
-	for i := 0; i+1 < len(args); i++ {
-		switch {
-		case args[i] == "--ready" && strings.HasPrefix(args[i+1], Dir(lab)+"/"):
-			return true
-		case args[i] == "--name" && args[i+1] == lab && contains(args, "enforcer"):
-			return true
-		}
-	}
-	return false
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }

@@ -20,7 +20,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/netlab/netlab/internal/statefile"
@@ -159,26 +158,50 @@ func Resolve(name string) (string, error) {
 	return "", fmt.Errorf("%d labs are running (%s): say which with --name", len(labs), strings.Join(labs, ", "))
 }
 
-// lock takes the lab's exclusive lock; the returned func releases it. The
-// kernel drops it if the process dies, so a killed command never wedges a
-// lab.
+// lock takes the lab's exclusive lock, waiting for it; the returned func
+// releases it. The lab must exist (have a state directory): changing a lab
+// that is not there never makes one.
 func lock(name string) (func(), error) {
-	if err := os.MkdirAll(Dir(name), 0o755); err != nil {
-		return nil, err
+	unlock, err := statefile.Lock(lockPath(name), false, true)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("lab %q: %w (running: %s)", name, ErrNoLab, strings.Join(mustList(), ", "))
 	}
-	f, err := os.OpenFile(filepath.Join(Dir(name), "lock"), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
-		return nil, err
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
 		return nil, fmt.Errorf("locking lab %s: %w", name, err)
 	}
-	return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+	return unlock, nil
 }
 
-// PodNS is the pod's network namespace name.
-func podNS(lab string, i int) string { return fmt.Sprintf("netlab-%s-p%d", lab, i) }
+func lockPath(name string) string { return filepath.Join(Dir(name), "lock") }
 
-func nodeNS(lab string) string     { return "netlab-" + lab }
-func internetNS(lab string) string { return "netlab-" + lab + "-internet" }
+// Network namespace names. Every lab's namespaces are "netlab.LAB" (the
+// node), "netlab.LAB.pN" (pod N) and "netlab.LAB.internet". A lab name is
+// a DNS label, which has no dots, so the name of a namespace says exactly
+// which lab owns it: lab "ux1" never matches "netlab.ux1-p.p0", which
+// belongs to lab "ux1-p" (see nsOwner).
+const nsPrefix = "netlab."
+
+func podNS(lab string, i int) string { return fmt.Sprintf("%s%s.p%d", nsPrefix, lab, i) }
+func nodeNS(lab string) string       { return nsPrefix + lab }
+func internetNS(lab string) string   { return nsPrefix + lab + ".internet" }
+
+// nsOwner returns the lab a namespace name belongs to, and false for a
+// name that is not one of netlab's.
+func nsOwner(ns string) (string, bool) {
+	rest, ok := strings.CutPrefix(ns, nsPrefix)
+	if !ok {
+		return "", false
+	}
+	lab, role, hasRole := strings.Cut(rest, ".")
+	if ValidateName(lab) != nil {
+		return "", false
+	}
+	if !hasRole || role == "internet" {
+		return lab, true
+	}
+	n, ok := strings.CutPrefix(role, "p")
+	if !ok || n == "" || strings.Trim(n, "0123456789") != "" || (len(n) > 1 && n[0] == '0') {
+		return "", false
+	}
+	return lab, true
+}

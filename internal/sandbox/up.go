@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -17,6 +18,7 @@ import (
 	"github.com/netlab/netlab/internal/dns"
 	"github.com/netlab/netlab/internal/hostnet"
 	"github.com/netlab/netlab/internal/netpol"
+	"github.com/netlab/netlab/internal/statefile"
 	"github.com/netlab/netlab/internal/world"
 	"github.com/vishvananda/netlink"
 )
@@ -62,13 +64,6 @@ func Up(ctx context.Context, w *world.World, o Options) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
-	if old, err := Load(o.Name); err == nil {
-		if sameWorld(old.World, w) && old.Enforcement == o.Enforcement {
-			step("lab %s is already up", o.Name)
-			return old, nil
-		}
-		return nil, fmt.Errorf("lab %q is already up with a different world: 'netlab down --name %s' first", o.Name, o.Name)
-	}
 	for _, p := range w.Pods {
 		if !Gateway.Masked().Contains(p.IP) || p.IP == Gateway.Addr() {
 			return nil, fmt.Errorf("pod %s: IP %s is outside the sandbox's pod network %s (or is its gateway)", p.Key(), p.IP, Gateway.Masked())
@@ -79,11 +74,53 @@ func Up(ctx context.Context, w *world.World, o Options) (*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compiling policies: %w", err)
 	}
-	unlock, err := lock(o.Name)
-	if err != nil {
-		return nil, err
+	// The lock first, and the state read under it: of two concurrent ups
+	// exactly one makes the lab, and the other touches nothing. The state
+	// directory and its lock exist before any other resource, so even an up
+	// killed halfway leaves its lab recognisable (host.go).
+	unlock, err := statefile.Lock(lockPath(o.Name), true, false)
+	if errors.Is(err, statefile.ErrLocked) {
+		if _, serr := os.Stat(statePath(o.Name)); serr != nil {
+			return nil, fmt.Errorf("lab %q is being brought up or down by another netlab command (pid %d): wait for it, then see 'netlab status'",
+				o.Name, statefile.LockHolder(lockPath(o.Name)))
+		}
+		// A running lab that a command is changing: wait for it.
+		unlock, err = statefile.Lock(lockPath(o.Name), true, true)
 	}
-	defer unlock()
+	if err != nil {
+		return nil, fmt.Errorf("locking lab %s: %w", o.Name, err)
+	}
+	defer func() { unlock() }()
+	if old, err := Load(o.Name); err == nil {
+		if !sameTopology(old.World, w) {
+			return nil, fmt.Errorf("lab %q is already up with a different world: 'netlab down --name %s' first", o.Name, o.Name)
+		}
+		if old.Enforcing() != (o.Enforcement != EnforceNone) {
+			return nil, fmt.Errorf("lab %q is already up with --enforcer %s: 'netlab down --name %s' first", o.Name, orEBPF(old.Enforcement), o.Name)
+		}
+		step("lab %s is already up", o.Name)
+		if !sameWorld(old.World, w) {
+			step("keeping its policies and labels as they were changed since it started ('netlab down' first to start over)")
+		}
+		if err := repair(ctx, old, o.Self, step); err != nil {
+			return nil, err
+		}
+		return old, nil
+	}
+	// No state: whatever of this lab is on the host was left by an up that
+	// was killed or a state directory that was lost, and is in the way.
+	if left := onHost(o.Name); len(left) > 1 {
+		step("removing %d things an earlier lab %s left on the host", len(left)-1, o.Name)
+		if err := teardown(&State{Name: o.Name}, io.Discard); err != nil {
+			return nil, err
+		}
+		// teardown removed the directory holding our lock: take it anew.
+		unlock()
+		if unlock, err = statefile.Lock(lockPath(o.Name), true, false); err != nil {
+			unlock = func() {}
+			return nil, fmt.Errorf("lab %q: locking it after removing leftovers: %w", o.Name, err)
+		}
+	}
 
 	s := &State{Name: o.Name, Created: time.Now().UTC(), Scenario: o.Scenario, NodeNS: nodeNS(o.Name), World: w, Enforcement: o.Enforcement}
 	ok := false
@@ -163,6 +200,37 @@ func Up(ctx context.Context, w *world.World, o Options) (*State, error) {
 	return s, nil
 }
 
+// sameTopology reports whether a and b have the same namespaces, pods
+// (addresses and ports) and services: the same lab, whatever policies and
+// labels were changed since it started.
+func sameTopology(a, b *world.World) bool {
+	type pod struct {
+		Key   string
+		IP    netip.Addr
+		Ports []world.Port
+	}
+	shape := func(w *world.World) string {
+		var ns []string
+		for _, n := range w.Namespaces {
+			ns = append(ns, n.Name)
+		}
+		var pods []pod
+		for _, p := range w.Pods {
+			pods = append(pods, pod{p.Key(), p.IP, p.Ports})
+		}
+		j, _ := json.Marshal([]any{ns, pods, w.Services})
+		return string(j)
+	}
+	return shape(a) == shape(b)
+}
+
+func orEBPF(mode string) string {
+	if mode == "" {
+		return EnforceEBPF
+	}
+	return mode
+}
+
 func sameWorld(a, b *world.World) bool {
 	ja, _ := json.Marshal(a)
 	jb, _ := json.Marshal(b)
@@ -203,33 +271,49 @@ func createNode(name string) error {
 // namespace, the DNS server in the kube-dns pod.
 func startAgents(s *State, self string) error {
 	records := dnsRecords(s.World)
-	recFile := filepath.Join(Dir(s.Name), "dns.json")
 	data, _ := json.Marshal(records)
-	if err := os.WriteFile(recFile, data, 0o644); err != nil {
+	if err := os.WriteFile(dnsFile(s.Name), data, 0o644); err != nil {
 		return err
 	}
 	for i, p := range s.World.Pods {
-		args := []string{"agent", "serve", "--pod", p.Key(), "--ready", readyFile(s.Name, i)}
-		for _, cp := range p.Ports {
-			args = append(args, "--port", cp.String())
-		}
 		if p.Labels["k8s-app"] == "kube-dns" && p.Namespace == "kube-system" {
-			args = append(args, "--dns-records", recFile)
 			s.DNS = p.IP.String()
 		}
-		pid, err := spawn(self, filepath.Join(Dir(s.Name), fmt.Sprintf("agent-%d.log", i)), s.Pods[i].NetNS, args...)
-		if err != nil {
+		if err := startAgent(s, self, i); err != nil {
 			return err
 		}
-		s.Pods[i].PID = pid
 	}
-	args := []string{"agent", "serve", "--pod", "internet", "--ready", readyFile(s.Name, -1)}
-	for _, cp := range InternetPort {
+	return startAgent(s, self, -1)
+}
+
+func dnsFile(lab string) string { return filepath.Join(Dir(lab), "dns.json") }
+
+// startAgent runs pod i's agent (the internet host's for -1) and records
+// its pid.
+func startAgent(s *State, self string, i int) error {
+	if i < 0 {
+		args := []string{"agent", "serve", "--pod", "internet", "--ready", readyFile(s.Name, -1)}
+		for _, cp := range InternetPort {
+			args = append(args, "--port", cp.String())
+		}
+		pid, err := spawn(self, filepath.Join(Dir(s.Name), "agent-internet.log"), s.Internet.NetNS, args...)
+		s.Internet.PID = pid
+		return err
+	}
+	p := s.World.Pods[i]
+	args := []string{"agent", "serve", "--pod", p.Key(), "--ready", readyFile(s.Name, i)}
+	for _, cp := range p.Ports {
 		args = append(args, "--port", cp.String())
 	}
-	pid, err := spawn(self, filepath.Join(Dir(s.Name), "agent-internet.log"), s.Internet.NetNS, args...)
-	s.Internet.PID = pid
-	return err
+	if p.Labels["k8s-app"] == "kube-dns" && p.Namespace == "kube-system" {
+		args = append(args, "--dns-records", dnsFile(s.Name))
+	}
+	pid, err := spawn(self, filepath.Join(Dir(s.Name), fmt.Sprintf("agent-%d.log", i)), s.Pods[i].NetNS, args...)
+	if err != nil {
+		return err
+	}
+	s.Pods[i].PID = pid
+	return nil
 }
 
 func readyFile(lab string, i int) string {

@@ -11,6 +11,9 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
+	"strings"
+	"syscall"
 )
 
 // Save writes v as indented JSON to path with mode perm: to a temporary
@@ -70,4 +73,64 @@ func List(root, name string) ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// ErrLocked is returned by Lock without wait when another process holds
+// the lock.
+var ErrLocked = errors.New("locked by another process")
+
+// Lock takes the exclusive flock of the file at path, creating the file
+// (and, with mkdir, its directory) if needed, and records the caller's pid
+// in it so that a refused caller can say who holds it (LockHolder). With
+// wait false it fails with ErrLocked instead of waiting. The kernel drops
+// the lock when the process dies, so a killed command never wedges
+// anything.
+//
+// A lock file that was removed (or replaced) while we waited for it is no
+// lock at all: the next caller would lock a new file at path. So after
+// locking, Lock checks that path still names the file it locked, and
+// starts over if not.
+func Lock(path string, mkdir, wait bool) (unlock func(), err error) {
+	how := syscall.LOCK_EX
+	if !wait {
+		how |= syscall.LOCK_NB
+	}
+	for {
+		if mkdir {
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				return nil, err
+			}
+		}
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+		if err != nil {
+			return nil, err
+		}
+		if err := syscall.Flock(int(f.Fd()), how); err != nil {
+			f.Close()
+			if errors.Is(err, syscall.EWOULDBLOCK) {
+				return nil, ErrLocked
+			}
+			return nil, fmt.Errorf("locking %s: %w", path, err)
+		}
+		held, err1 := f.Stat()
+		now, err2 := os.Stat(path)
+		if err1 != nil || err2 != nil || !os.SameFile(held, now) {
+			f.Close() // removed while we waited: lock the new one
+			continue
+		}
+		f.Truncate(0)
+		f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+		return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+	}
+}
+
+// LockHolder returns the pid recorded in the lock file at path by its
+// last holder (0 if none), which holds it still if Lock says ErrLocked.
+func LockHolder(path string) int {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+	return pid
 }

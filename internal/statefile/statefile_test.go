@@ -2,6 +2,7 @@ package statefile
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -48,5 +49,46 @@ func TestSaveAndList(t *testing.T) {
 	}
 	if err := Save(filepath.Join(root, "a", "state.json"), func() {}, 0o644); err == nil {
 		t.Error("saving a value JSON cannot encode succeeded")
+	}
+}
+
+// TestLock: a second locker is refused (without wait) and told who holds
+// it; a lock whose file was removed while a waiter waited does not count,
+// so two holders never think they hold the same lock.
+func TestLock(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "lab")
+	path := filepath.Join(dir, "lock")
+	if _, err := Lock(path, false, true); err == nil {
+		t.Fatal("Lock without mkdir in a missing directory succeeded")
+	}
+	unlock, err := Lock(path, true, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Lock(path, false, false); err != ErrLocked {
+		t.Fatalf("second Lock = %v, want ErrLocked", err)
+	}
+	if got := LockHolder(path); got != os.Getpid() {
+		t.Errorf("LockHolder = %d, want %d", got, os.Getpid())
+	}
+	got := make(chan error)
+	go func() {
+		u, err := Lock(path, true, true) // waits
+		if err == nil {
+			defer u()
+			_, err = Lock(path, false, false) // must be the live lock
+			if err != ErrLocked {
+				err = errors.New("the waiter's lock is not the one at path")
+			} else {
+				err = nil
+			}
+		}
+		got <- err
+	}()
+	// The holder removes the directory (as Down does) and lets go.
+	os.RemoveAll(dir)
+	unlock()
+	if err := <-got; err != nil {
+		t.Fatal(err)
 	}
 }
