@@ -82,7 +82,12 @@ func (s *Student) Points() float64 {
 	return s.Report.Points
 }
 
-// Grade grades every submission DIR/<student>/ against lab l: each in a
+// SubmissionDir is where an assignment repository (assets/classroom)
+// holds the submission.
+const SubmissionDir = "submission"
+
+// Grade grades every submission DIR/<student>/ (or, for a clone of the
+// assignment repository, DIR/<student>/submission/) against lab l: each in a
 // fresh lab of its own, o.Jobs at a time, with course.ReadSubmission and
 // course.Grade (every lab is torn down when its grade is in, on error too).
 // When ctx is cancelled no new submission starts, the running ones stop
@@ -146,7 +151,7 @@ func gradeOne(ctx context.Context, l *labs.Lab, name, dir, instance string, o Op
 	start := time.Now()
 	s := &Student{Name: name, Errors: map[string]string{}}
 	defer func() { s.Duration = time.Since(start) }()
-	answers, err := course.ReadSubmission(dir, l)
+	answers, err := course.ReadSubmission(submissionDir(dir), l)
 	if err != nil {
 		s.Error = err.Error()
 		return s
@@ -164,6 +169,16 @@ func gradeOne(ctx context.Context, l *labs.Lab, name, dir, instance string, o Op
 		s.Errors[t] = e.Error()
 	}
 	return s
+}
+
+// submissionDir is a student's submission: their directory, or its
+// submission/ when it is a clone of the assignment repository (never
+// through a symlink).
+func submissionDir(dir string) string {
+	if fi, err := os.Lstat(filepath.Join(dir, SubmissionDir)); err == nil && fi.IsDir() {
+		return filepath.Join(dir, SubmissionDir)
+	}
+	return dir
 }
 
 // Students lists the submissions in a class directory: its
