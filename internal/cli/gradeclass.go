@@ -44,7 +44,7 @@ func gradeClass(ctx context.Context, s Streams, l *labs.Lab, f classFlags, outpu
 		return err
 	}
 	if err != nil {
-		fmt.Fprintf(s.Err, "interrupted: %d of the submissions were graded; the reports hold those\n", len(c.Students))
+		fmt.Fprintf(s.Err, "interrupted: the reports hold the %d submissions graded before\n", len(c.Students)-len(c.Failed()))
 	}
 	if werr := writeClassReports(s.Out, c, f, output); werr != nil {
 		return werr
