@@ -110,3 +110,26 @@ func TestClassInterrupted(t *testing.T) {
 		}
 	}
 }
+
+// TestGradeFlags: flags that do not go together are refused before
+// anything runs.
+func TestGradeFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--submission", "x", "--class", "y"}, "one of --submission or --class"},
+		{[]string{}, "one of --submission or --class"},
+		{[]string{"--submission", "x", "--csv", "c.csv"}, "--csv, --html and -j go with --class"},
+		{[]string{"--class", "testdata/class", "-o", "junit"}, "--class writes text or json"},
+		{[]string{"--class", "testdata/class", "-o", "classroom"}, "--class writes text or json"},
+		{[]string{"--class", "testdata/class", "--junit", "r.xml"}, "--junit is for one --submission"},
+		{[]string{"--class", "testdata/class", "-j", "-1"}, "-j -1"},
+	} {
+		args := append([]string{"grade", "--lab", "default-deny"}, tc.args...)
+		out, err := exec.Command(self, args...).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), tc.want) {
+			t.Errorf("netlab %s: %v, %q; want an error with %q", strings.Join(args, " "), err, out, tc.want)
+		}
+	}
+}
