@@ -39,10 +39,12 @@ reads (base64 JSON, one test per task with its points) and, under GitHub
 Actions, makes it the step output "result"; the readable report goes to
 stderr. See assets/classroom/.
 
---class DIR grades every DIR/<student>/ submission, each in its own lab,
--j at a time, prints a summary per student (or -o json) and writes --csv
-(one row per student and task) and --html (a self-contained report: a
-heatmap of students x tasks and the flows most students get wrong).
+--class DIR grades every DIR/<student>/ submission (or its submission/, as
+in a clone of the assignment repository), each in its own lab, -j at a
+time, prints a summary per student (or -o json) and writes --csv (one row
+per student and task) and --html (a self-contained report: a heatmap of
+students x tasks and the flows most students get wrong). Its exit status
+is 1 when a submission could not be graded at all.
 
 The exit status is 1 when the score is below --pass percent of the maximum
 (a task whose answer cannot be read or applied scores 0 and is reported),
