@@ -15,7 +15,7 @@ FUZZTIME  ?= 10s
 FUZZEXECS ?= 3000x
 PKGS      := ./...
 
-.PHONY: all build test lint generate bench fuzz deps lab clean test-kind leak-check
+.PHONY: all build test lint generate bench fuzz deps test-deps lab clean test-kind leak-check bench-class
 
 all: build
 
@@ -34,10 +34,15 @@ deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
+## test-deps: what only the tests use: Debian's chromium, for the HTML class report's browser test (root)
+test-deps:
+	@command -v chromium >/dev/null 2>&1 || { echo "installing: chromium"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
 ## test: lint, every test (privileged ones for real: run as root; the kind
 ## tests need Docker and the node image, which kind-setup provides, cached),
 ## the TUI in tmux, brief fuzzing
-test: deps lint build kind-setup
+test: deps test-deps lint build kind-setup
 	@$(LEAK_LABS) > .leak-before
 	$(GO) test -count=1 -timeout 20m $(PKGS)
 	TERM=xterm-256color NETLAB_E2E_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -tags e2e -timeout 10m ./tui/e2e/
@@ -84,6 +89,21 @@ bench:
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/world/
 	$(GO) test -run '^$$' -fuzz '^FuzzEngine$$' -fuzztime $(FUZZTIME) ./internal/netpol/
+
+## bench-class: grade a class of CLASS_SIZE (30) copies of the sample class's submissions, -j JOBS (one per CPU), and time it (root)
+CLASS_SIZE ?= 30
+JOBS       ?= 0
+bench-class: build
+	@dir=$$(mktemp -d); trap 'rm -rf "$$dir"' EXIT; \
+	students=$$(cd internal/classroom/testdata/class && ls -d */ | tr -d /); \
+	i=0; while [ $$i -lt $(CLASS_SIZE) ]; do for s in $$students; do \
+	  [ $$i -lt $(CLASS_SIZE) ] || break; cp -r internal/classroom/testdata/class/$$s "$$dir/$$(printf '%02d' $$i)-$$s"; i=$$((i+1)); \
+	done; done; \
+	start=$$(date +%s.%N); ./$(BIN) grade --lab default-deny --class "$$dir" -j $(JOBS) --csv "$$dir/class.csv" >"$$dir/summary.txt" || exit 1; \
+	end=$$(date +%s.%N); \
+	awk -v s=$$start -v e=$$end -v n=$(CLASS_SIZE) -v c=$$(nproc) \
+	  '{ for (i = 1; i <= NF; i++) if ($$i ~ /^[0-9.]+s$$/) { t += $$i; k++ } } \
+	   END { printf "class of %d graded in %.1f s on %d CPUs (%.2f s per submission); one submission takes %.1f s in its lab on average\n", n, e-s, c, (e-s)/n, t/k }' "$$dir/summary.txt"
 
 ## lab: build and start the default lab (sandbox backend, netpol-lab), then probe it
 lab: deps build

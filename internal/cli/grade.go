@@ -18,8 +18,9 @@ func newGradeCmd(s Streams) *cobra.Command {
 	var labName, submission, output, junitFile, where string
 	var pass float64
 	var timeout time.Duration
+	var class classFlags
 	cmd := &cobra.Command{
-		Use:   "grade --lab NAME --submission DIR",
+		Use:   "grade --lab NAME (--submission DIR | --class DIR)",
 		Short: "Grade a submission in a fresh lab: every task, real probes, a score (for classroom CI)",
 		Long: `grade brings the lab up fresh in the sandbox and, task by task, enters the
 task's starting state, applies the submission's answer, probes every cell
@@ -33,18 +34,31 @@ policies (same namespace/name replaces); a remove.txt there lists starting
 policies to delete (namespace/name per line). Tasks without a directory use
 the manifests directly in DIR. Only NetworkPolicy objects are accepted.
 
+With -o classroom it prints what GitHub Classroom's autograding reporter
+reads (base64 JSON, one test per task with its points) and, under GitHub
+Actions, makes it the step output "result"; the readable report goes to
+stderr. See assets/classroom/.
+
+--class DIR grades every DIR/<student>/ submission (or its submission/, as
+in a clone of the assignment repository), each in its own lab, -j at a
+time, prints a summary per student (or -o json) and writes --csv (one row
+per student and task) and --html (a self-contained report: a heatmap of
+students x tasks and the flows most students get wrong). Its exit status
+is 1 when a submission could not be graded at all.
+
 The exit status is 1 when the score is below --pass percent of the maximum
 (a task whose answer cannot be read or applied scores 0 and is reported),
 and 1 with an error message when grading itself cannot run.`,
 		Example: `  sudo netlab grade --lab default-deny --submission ./submission -o junit > report.xml
-  sudo netlab grade --lab db-isolation --submission . --pass 80 --junit report.xml`,
+  sudo netlab grade --lab db-isolation --submission . --pass 80 --junit report.xml
+  sudo netlab grade --lab default-deny --class ./class -j 2 --csv class.csv --html class.html`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output, "text", "json", "junit"); err != nil {
+			if err := checkOutput(output, "text", "json", "junit", "classroom"); err != nil {
 				return err
 			}
-			if labName == "" || submission == "" {
-				return fmt.Errorf("--lab and --submission are required (labs: %s)", strings.Join(labNames(), ", "))
+			if labName == "" || (submission == "") == (class.dir == "") {
+				return fmt.Errorf("--lab and one of --submission or --class are required (labs: %s)", strings.Join(labNames(), ", "))
 			}
 			if pass < 0 || pass > 100 {
 				return fmt.Errorf("--pass %v: want a percentage from 0 to 100", pass)
@@ -53,17 +67,26 @@ and 1 with an error message when grading itself cannot run.`,
 			if err != nil {
 				return err
 			}
+			if class.dir == "" && (class.csv != "" || class.html != "" || class.jobs != 0) {
+				return fmt.Errorf("--csv, --html and -j go with --class")
+			}
+			if class.dir != "" {
+				if junitFile != "" {
+					return fmt.Errorf("--junit is for one --submission; --class writes --csv and --html")
+				}
+				return gradeClass(cmd.Context(), s, l, class, output, where, timeout)
+			}
 			answers, err := course.ReadSubmission(submission, l)
 			if err != nil {
-				return err
+				return classroomFailed(s, output, l, err)
 			}
 			if os.Geteuid() != 0 {
-				return errNeedRoot
+				return classroomFailed(s, output, l, errNeedRoot)
 			}
 			fmt.Fprintf(s.Err, "Grading %s against lab %s (%d tasks)\n", submission, l.Name, len(l.Tasks))
 			rep, errs, err := course.Grade(cmd.Context(), l, answers, course.GradeOptions{Backend: where, Timeout: timeout, Progress: s.Err})
 			if err != nil {
-				return err
+				return classroomFailed(s, output, l, err)
 			}
 			var names []string
 			for n := range errs {
@@ -104,6 +127,10 @@ and 1 with an error message when grading itself cannot run.`,
 				if err := grade.WriteJSON(s.Out, out); err != nil {
 					return err
 				}
+			case "classroom":
+				if err := writeClassroom(s.Out, s.Err, rep, pass); err != nil {
+					return err
+				}
 			case "junit":
 				if err := grade.WriteJUnit(s.Out, "netlab "+l.Name, rep.Results...); err != nil {
 					return err
@@ -127,7 +154,11 @@ and 1 with an error message when grading itself cannot run.`,
 	cmd.Flags().StringVar(&where, "backend", backend.Sandbox, "where to run the lab: sandbox, or kind (a fresh kind cluster; Docker)")
 	cmd.Flags().StringVar(&labName, "lab", "", "the lab to grade against (see 'netlab lab list')")
 	cmd.Flags().StringVar(&submission, "submission", "", "directory with the submitted policies")
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text, json or junit")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text, json, junit or classroom (GitHub Classroom's reporter)")
+	cmd.Flags().StringVar(&class.dir, "class", "", "grade every DIR/<student>/ submission of a class")
+	cmd.Flags().IntVarP(&class.jobs, "jobs", "j", 0, "with --class: labs graded at once (default: one per CPU)")
+	cmd.Flags().StringVar(&class.csv, "csv", "", "with --class: write one row per student and task to this file")
+	cmd.Flags().StringVar(&class.html, "html", "", "with --class: write the HTML report to this file")
 	cmd.Flags().StringVar(&junitFile, "junit", "", "also write the JUnit report to this file")
 	cmd.Flags().Float64Var(&pass, "pass", 100, "pass mark in percent of the maximum score")
 	cmd.Flags().DurationVar(&timeout, "timeout", time.Second, "per-connection probe timeout")
