@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -61,6 +62,10 @@ run on the sandbox only.`,
 				return err
 			}
 			fmt.Fprintf(s.Out, "%s — %s\n\n", pos.Lab.Name, pos.Lab.Title)
+			if pos.StartedOver {
+				fmt.Fprintf(s.Out, "You finished this lab before (%s of %d points): it starts over at task 1; your best scores are kept.\n\n",
+					grade.FormatPoints(pos.Before), pos.Lab.Points())
+			}
 			return printTask(s, pos, sess.Runtime().Backend())
 		},
 	}
@@ -233,6 +238,10 @@ func newLabHintCmd(s Streams) *cobra.Command {
 				return err
 			}
 			text, n, of, err := sess.Hint()
+			if errors.Is(err, course.ErrNoMoreHints) {
+				fmt.Fprintf(s.Out, "No more hints: all %d of this task are shown ('netlab lab solution' shows the reference solution; the task then earns no points).\n", of)
+				return nil
+			}
 			if err != nil {
 				return err
 			}
@@ -252,9 +261,16 @@ func newLabSolutionCmd(s Streams) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			pos, err := sess.Current()
+			if err != nil {
+				return err
+			}
 			t, err := sess.Solution()
 			if err != nil {
 				return err
+			}
+			if pos.Finished() {
+				fmt.Fprintf(s.Err, "# lab %s is finished: reviewing the reference solution of its last task costs no points\n", pos.Lab.Name)
 			}
 			fmt.Fprintf(s.Err, "# reference solution of %s (apply it with: netlab lab solution | netlab apply -f -)\n", t.ID())
 			if len(t.Remove) > 0 {
@@ -282,6 +298,10 @@ func newLabResetCmd(s Streams) *cobra.Command {
 			pos, err := sess.Reset(cmd.Context())
 			if err != nil {
 				return err
+			}
+			if pos.Finished() {
+				fmt.Fprintf(s.Out, "Lab %s is finished; its last task is back at its start, for review.\n", pos.Lab.Name)
+				return nil
 			}
 			fmt.Fprintf(s.Out, "Task %d/%d of %s is back at its start.\n", pos.Task.Index+1, len(pos.Lab.Tasks), pos.Lab.Name)
 			return nil

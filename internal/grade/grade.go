@@ -110,6 +110,9 @@ type Result struct {
 	Hints      int    `json:"hints"`
 	// Explanation is the task's explanation, given once it passes.
 	Explanation string `json:"explanation,omitempty"`
+	// SolutionShown: the learner saw the reference solution first, so the
+	// task earns 0 points however right it is.
+	SolutionShown bool `json:"solutionShown,omitempty"`
 	// Error is why an Invalid answer could not be read or applied.
 	Error string `json:"error,omitempty"`
 }

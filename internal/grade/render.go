@@ -142,7 +142,11 @@ func Headline(r *Result) string {
 	if r.Verdict != Pass {
 		verdict = describeVerdict(r)
 	}
-	return fmt.Sprintf("%s: %d/%d cells right%s — %s/%d points", verdict, r.Correct, r.Cells, src, FormatPoints(r.Points), r.MaxPoints)
+	points := fmt.Sprintf("%s/%d points", FormatPoints(r.Points), r.MaxPoints)
+	if r.SolutionShown {
+		points += " (the solution was shown)"
+	}
+	return fmt.Sprintf("%s: %d/%d cells right%s — %s", verdict, r.Correct, r.Cells, src, points)
 }
 
 // FormatPoints writes points as "10" or "7.5".
