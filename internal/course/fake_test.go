@@ -104,4 +104,4 @@ func (l *fakeLab) Probe(_ context.Context, o backend.ProbeOptions) (*matrix.Matr
 }
 
 func (l *fakeLab) Events(context.Context) (<-chan enforcer.Event, error) { return nil, nil }
-func (l *fakeLab) Down(context.Context, io.Writer) error                  { l.w = nil; return nil }
+func (l *fakeLab) Down(context.Context, io.Writer) error                 { l.w = nil; return nil }
