@@ -61,20 +61,23 @@ run on the sandbox only.`,
 			if err != nil {
 				return err
 			}
+			setCurrent(s, sess.Runtime().Name())
 			fmt.Fprintf(s.Out, "%s — %s\n\n", pos.Lab.Name, pos.Lab.Title)
 			if pos.StartedOver {
 				fmt.Fprintf(s.Out, "You finished this lab before (%s of %d points): it starts over at task 1; your best scores are kept.\n\n",
 					grade.FormatPoints(pos.Before), pos.Lab.Points())
 			}
-			return printTask(s, pos, sess.Runtime().Backend())
+			return printTask(s, pos, sess.Runtime())
 		},
 	}
 	cmd.Flags().StringVar(&where, "backend", "", "sandbox (network namespaces) or kind (a real cluster, Docker); default: where the course lab runs, else sandbox")
 	return cmd
 }
 
-// printTask shows the current task's brief and what to do next.
-func printTask(s Streams, pos course.Position, where string) error {
+// printTask shows the current task's brief and what to do next, as
+// commands that name the lab, so they work as printed even when other labs
+// run.
+func printTask(s Streams, pos course.Position, lab backend.Lab) error {
 	if pos.Finished() {
 		fmt.Fprintf(s.Out, "Lab %s is finished: %s of %d points.\n", pos.Lab.Name, grade.FormatPoints(pos.Done.Score()), pos.Lab.Points())
 		return nil
@@ -94,11 +97,13 @@ func printTask(s Streams, pos course.Position, where string) error {
 			fmt.Fprintf(s.Out, "\nFile for this task: %s\n", f)
 		}
 	}
-	apply := "netlab apply -f my-policy.yaml  "
-	if where == backend.Kind {
-		apply = "kubectl --context kind-" + course.Instance + " apply -f my-policy.yaml"
-	}
-	fmt.Fprintf(s.Out, "\nNext:\n  %s   # write policies, apply them\n  netlab probe                     # see what really connects\n  netlab lab check                 # grade the task\n  netlab lab hint                  # one hint at a time\n", apply)
+	fmt.Fprintf(s.Out, "\nNext (the lab is called %s):\n", lab.Name())
+	printCommands(s, [][2]string{
+		{applyCommand(lab, "my-policy.yaml"), "write policies, apply them"},
+		{"netlab probe --name " + lab.Name(), "see what really connects"},
+		{"netlab lab check", "grade the task"},
+		{"netlab lab hint", "one hint at a time"},
+	})
 	return nil
 }
 
@@ -211,7 +216,7 @@ starts. Exit status 1 when the task does not pass yet.`,
 				}
 				if res.Passed {
 					fmt.Fprintln(s.Out)
-					if err := printTask(s, next, sess.Runtime().Backend()); err != nil {
+					if err := printTask(s, next, sess.Runtime()); err != nil {
 						return err
 					}
 				}
@@ -272,7 +277,8 @@ func newLabSolutionCmd(s Streams) *cobra.Command {
 			if pos.Finished() {
 				fmt.Fprintf(s.Err, "# lab %s is finished: reviewing the reference solution of its last task costs no points\n", pos.Lab.Name)
 			}
-			fmt.Fprintf(s.Err, "# reference solution of %s (apply it with: netlab lab solution | netlab apply -f -)\n", t.ID())
+			how := "netlab lab solution | " + applyCommand(sess.Runtime(), "-")
+			fmt.Fprintf(s.Err, "# reference solution of %s (apply it with: %s)\n", t.ID(), how)
 			if len(t.Remove) > 0 {
 				fmt.Fprintf(s.Err, "# it also deletes: %s\n", strings.Join(t.Remove, ", "))
 			}

@@ -3,6 +3,8 @@ package cli
 import (
 	"fmt"
 
+	"github.com/netlab/netlab/internal/currentlab"
+
 	"github.com/spf13/cobra"
 )
 
@@ -20,6 +22,9 @@ func newDownCmd(s Streams) *cobra.Command {
 			fmt.Fprintf(s.Err, "Removing lab %q\n", b.Name())
 			if err := b.Down(cmd.Context(), s.Err); err != nil {
 				return err
+			}
+			if err := currentlab.Clear(b.Name()); err != nil {
+				fmt.Fprintf(s.Err, "warning: %v\n", err)
 			}
 			fmt.Fprintf(s.Out, "Lab %s removed.\n", b.Name())
 			return nil

@@ -61,6 +61,9 @@ func newStatusCmd(s Streams) *cobra.Command {
 				fmt.Fprintln(s.Out, "No lab is running. Start one with 'sudo netlab up'.")
 				return nil
 			}
+			if cur := runningCurrent(); cur != "" {
+				fmt.Fprintf(s.Out, "current lab: %s (commands without --name act on it)\n", cur)
+			}
 			for _, k := range kinds {
 				if err := kindStatus(cmd.Context(), s.Out, k); err != nil {
 					return err

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync"
@@ -51,7 +53,36 @@ func runTUI(ctx context.Context, s Streams, lab, where string, timeout time.Dura
 		return err
 	}
 	opts := tui.Options{Lab: lab, AltScreen: true, In: s.In, Out: s.Out}
-	return tui.Run(ctx, &lessons{store: st, timeout: timeout, backend: where}, opts)
+	ls := &lessons{store: st, timeout: timeout, backend: where}
+	err = tui.Run(ctx, ls, opts)
+	// Back on the normal screen: a lab left running says so, and how to
+	// remove it.
+	rt := ls.started
+	if rt == nil {
+		rt = ls.session(nil).Runtime()
+	}
+	course := ""
+	if f, ferr := st.Load(); ferr == nil {
+		course = f.Current
+	}
+	quitNotice(s.Err, rt, course)
+	return err
+}
+
+// quitNotice tells a learner leaving the TUI that the course lab still
+// runs (it keeps using memory, processes and namespaces), how to come back
+// and how to remove it. Nothing is said when no lab runs.
+func quitNotice(w io.Writer, lab backend.Lab, course string) {
+	if _, up := lab.Running(); !up {
+		return
+	}
+	what := "The lab " + lab.Name()
+	resume := "'netlab tui'"
+	if course != "" {
+		what += " (" + course + ")"
+		resume += " or 'netlab lab start " + course + "'"
+	}
+	fmt.Fprintf(w, "%s is still running: %s resumes it where you were.\nRemove it with: netlab down --name %s\n", what, resume, lab.Name())
 }
 
 // lessons adapts the course session to the TUI.
@@ -59,6 +90,7 @@ type lessons struct {
 	store   progress.Store
 	timeout time.Duration
 	backend string
+	started backend.Lab // the lab Start brought up, if any
 }
 
 func (l *lessons) session(progressLine func(string)) *course.Session {
@@ -98,11 +130,9 @@ func (l *lessons) Start(ctx context.Context, name string, progressLine func(stri
 	if err != nil {
 		return nil, err
 	}
-	ls := &lesson{sess: sess, pos: pos}
-	if sess.Runtime().Backend() == backend.Kind {
-		ls.apply = "kubectl --context kind-" + course.Instance + " apply -f FILE"
-	}
-	return ls, nil
+	l.started = sess.Runtime()
+	setCurrent(Streams{Err: io.Discard}, l.started.Name())
+	return &lesson{sess: sess, pos: pos, apply: applyCommand(l.started, "FILE")}, nil
 }
 
 // lesson is one running lab for the TUI.
