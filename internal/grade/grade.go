@@ -82,6 +82,12 @@ type Cell struct {
 	Why string `json:"why"`
 	// Hint says what to change for this cell.
 	Hint string `json:"hint"`
+	// Side is the side the hint changes ("ingress of shop/db"), when the
+	// hint is about one side; cells with the same Side and Hint are one
+	// change, printed as one group.
+	Side string `json:"side,omitempty"`
+	// sideWhy is why the flows get through on Side, said once per group.
+	sideWhy string
 }
 
 // Result is the grade of one task.
@@ -141,6 +147,13 @@ func Task(t *labs.Task, applied *world.World, measured *matrix.Matrix, o Options
 	start := t.Predict(t.StartWorld()).Index()
 	got := measured.Index()
 	eng := netpol.New(applied)
+	var fix *fixer // made for the first leaked cell: it runs the engine again
+	fixes := func() *fixer {
+		if fix == nil {
+			fix = newFixer(t, applied, eng, exp, start)
+		}
+		return fix
+	}
 	relevant, wrong := 0, 0
 	for _, e := range exp.Results {
 		k := e.Key()
@@ -163,7 +176,7 @@ func Task(t *labs.Task, applied *world.World, measured *matrix.Matrix, o Options
 			r.Correct++
 		default:
 			c := cellOf(k, e.Allowed, verdict(g.Allowed), g.Detail)
-			explain(&c, eng, applied, t.Enforcer, k, g.Allowed)
+			explain(&c, eng, applied, t.Enforcer, k, g.Allowed, fixes)
 			if g.Allowed {
 				c.Status = Leaked
 				r.Leaked = append(r.Leaked, c)
@@ -224,7 +237,7 @@ func verdict(allowed bool) string {
 
 // explain fills Why and Hint of a wrong cell from the engine's view of the
 // applied policies.
-func explain(c *Cell, e *netpol.Engine, w *world.World, enf labs.Enforcer, k matrix.Key, gotAllowed bool) {
+func explain(c *Cell, e *netpol.Engine, w *world.World, enf labs.Enforcer, k matrix.Key, gotAllowed bool, fixes func() *fixer) {
 	if enf == labs.EnforcerNone {
 		c.Why = "no enforcer runs in this task: policies are stored but nothing applies them, so every connection is allowed"
 		c.Hint = "no policy can change this cell without an enforcer"
@@ -254,22 +267,13 @@ func explain(c *Cell, e *netpol.Engine, w *world.World, enf labs.Enforcer, k mat
 	}
 	target := fmt.Sprintf("%s port %d/%s", k.To, k.Port, k.Protocol)
 	if gotAllowed {
-		// Leaked: every side that admits it is a way in; closing either
-		// side closes the flow.
-		var ways []string
-		for _, s := range []*netpol.Side{x.Egress, x.Ingress} {
-			if s == nil {
-				continue
-			}
-			switch {
-			case !s.Isolated:
-				ways = append(ways, fmt.Sprintf("no policy isolates %s of %s (select it with a policy that lists %s in policyTypes)",
-					s.Direction, s.Pod, policyType(s.Direction)))
-			case s.AdmittedBy != nil:
-				ways = append(ways, fmt.Sprintf("%s admits it: narrow that rule's %s or ports", s.AdmittedBy, peerField(s.Direction)))
-			}
+		// Leaked: the change on the side the task is about, checked
+		// through the engine so that it blocks no required flow.
+		hint, ch := fixes().leaked(k, x)
+		c.Hint = hint
+		if ch != nil && len(ch.broken) == 0 {
+			c.Side, c.sideWhy = ch.side.String(), ch.reason()
 		}
-		c.Hint = "this flow must be blocked; " + join(ways, "; and ") + " (closing either side is enough)"
 		return
 	}
 	// Missing: every side that blocks it needs a rule.

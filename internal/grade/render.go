@@ -52,13 +52,20 @@ func WriteText(w io.Writer, r *Result) error {
 			return
 		}
 		fmt.Fprintf(&b, "\n%s:\n", title)
-		for _, c := range cells {
-			fmt.Fprintf(&b, "  %s  was %s%s, expected %s\n", c.Cell, c.Got, paren(c.Detail), c.Expected)
-			if c.Why != "" {
-				fmt.Fprintf(&b, "      why:  %s\n", c.Why)
+		for _, g := range Groups(cells) {
+			if c := g.Cells[0]; len(g.Cells) == 1 {
+				fmt.Fprintf(&b, "  %s  was %s%s, expected %s\n", c.Cell, c.Got, paren(c.Detail), c.Expected)
+			} else {
+				fmt.Fprintf(&b, "  %d cells through %s were %s, expected %s:\n", len(g.Cells), g.Side, c.Got, c.Expected)
+				for _, f := range g.Flows {
+					fmt.Fprintf(&b, "      %s\n", f)
+				}
 			}
-			if c.Hint != "" {
-				fmt.Fprintf(&b, "      hint: %s\n", c.Hint)
+			if g.Why != "" {
+				fmt.Fprintf(&b, "      why:  %s\n", g.Why)
+			}
+			if g.Hint != "" {
+				fmt.Fprintf(&b, "      hint: %s\n", g.Hint)
 			}
 		}
 	}
