@@ -51,10 +51,10 @@ type change struct {
 type fixer struct {
 	applied  *world.World
 	eng      *netpol.Engine
-	required []matrix.Key   // expected allowed and allowed under applied
-	solution *world.World  // the reference solution's world
+	required []matrix.Key // expected allowed and allowed under applied
+	solution *world.World // the reference solution's world
 	solEng   *netpol.Engine
-	focus    map[side]int   // cells the task is about, per side
+	focus    map[side]int // cells the task is about, per side
 	changes  map[string]*change
 }
 
