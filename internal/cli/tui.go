@@ -250,21 +250,39 @@ func (l *lesson) Check(ctx context.Context) (*tui.CheckResult, error) {
 		l.pos = pos
 		l.mu.Unlock()
 	}
+	return checkResult(res, m), nil
+}
+
+// checkResult is a grade in the TUI's terms: the verdict alone as Summary
+// (the TUI adds cells and points), the wrong cells, grouped by the change
+// that fixes them.
+func checkResult(res *grade.Result, m *matrix.Matrix) *tui.CheckResult {
 	out := &tui.CheckResult{Passed: res.Passed, Correct: res.Correct, Cells: res.Cells, Points: res.Points,
 		MaxPoints: res.MaxPoints, Explanation: res.Explanation, Grid: m}
 	if !res.Passed {
-		out.Summary = grade.Headline(res)
+		// The verdict alone: the TUI adds the cells and points itself.
+		out.Summary = res.VerdictText()
+	}
+	if res.SolutionShown {
+		out.Note = "0 points: the solution was shown before this pass"
 	}
 	add := func(cells []grade.Cell, status tui.CellStatus) {
-		for _, c := range cells {
-			out.Wrong = append(out.Wrong, tui.WrongCell{From: c.From, To: c.To, Port: c.Port, Protocol: c.Protocol,
-				Status: status, Allowed: c.Got == "allowed", Detail: c.Detail, Why: c.Why, Hint: c.Hint})
+		for _, g := range grade.Groups(cells) {
+			group := 0
+			if len(g.Cells) > 1 {
+				out.Groups = append(out.Groups, tui.WrongGroup{Side: g.Side, Flows: g.Flows, Cells: len(g.Cells), Why: g.Why, Hint: g.Hint})
+				group = len(out.Groups)
+			}
+			for _, c := range g.Cells {
+				out.Wrong = append(out.Wrong, tui.WrongCell{From: c.From, To: c.To, Port: c.Port, Protocol: c.Protocol,
+					Status: status, Allowed: c.Got == "allowed", Detail: c.Detail, Why: c.Why, Hint: c.Hint, Group: group})
+			}
 		}
 	}
 	add(res.Missing, tui.Missing)
 	add(res.Leaked, tui.Leaked)
 	add(res.Unmeasured, tui.Unmeasured)
-	return out, nil
+	return out
 }
 
 func (l *lesson) Hint(ctx context.Context) (string, bool, error) {

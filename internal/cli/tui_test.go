@@ -10,8 +10,10 @@ import (
 
 	"github.com/netlab/netlab/internal/backend"
 	"github.com/netlab/netlab/internal/currentlab"
+	"github.com/netlab/netlab/internal/grade"
 	"github.com/netlab/netlab/internal/sandbox"
 	"github.com/netlab/netlab/internal/world"
+	"github.com/netlab/netlab/labs"
 )
 
 // fakeState makes lab look running in a scratch state root (no namespaces:
@@ -88,5 +90,28 @@ func TestCurrentLab(t *testing.T) {
 	f.name = ""
 	if got := f.meant(); got != "" {
 		t.Fatalf("current lab gone: %q", got)
+	}
+}
+
+// TestCheckResultForTUI: the TUI gets the verdict without the score (it
+// adds "10/12 cells right · 7.5/10 points" itself; before, both said it)
+// and db-isolation's 13 leaks as one group.
+func TestCheckResultForTUI(t *testing.T) {
+	l, err := labs.Get("db-isolation")
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := l.Tasks[0]
+	out := checkResult(grade.Offline(task, task.StartWorld(), grade.Options{}), nil)
+	if strings.Contains(out.Summary, "cells right") || strings.Contains(out.Summary, "points") {
+		t.Errorf("Summary repeats the score: %q", out.Summary)
+	}
+	if len(out.Groups) != 1 || out.Groups[0].Cells != 13 || out.Groups[0].Side != "ingress of shop/db" {
+		t.Fatalf("groups %+v, want the 13 leaks into shop/db as one", out.Groups)
+	}
+	for _, c := range out.Wrong {
+		if c.Group != 1 {
+			t.Errorf("%s -> %s:%d not in the group", c.From, c.To, c.Port)
+		}
 	}
 }

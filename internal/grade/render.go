@@ -137,6 +137,15 @@ func paren(s string) string {
 	return " (" + s + ")"
 }
 
+// VerdictText is the verdict of r in words, without the score ("too strict:
+// 1 required flow is blocked"; "passed").
+func (r *Result) VerdictText() string {
+	if r.Verdict == Pass {
+		return "passed"
+	}
+	return describeVerdict(r)
+}
+
 // Headline sums a result up in one line: the verdict, the cells right and
 // the points ("too strict: 1 required flow is blocked: 11/12 cells right —
 // 9.2/10 points").
