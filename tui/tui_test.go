@@ -652,3 +652,35 @@ func TestInstructionPinned(t *testing.T) {
 		t.Errorf("the check result hides the instruction:\n%s", s)
 	}
 }
+
+// TestGridRefused: a refused cell (nothing listens: a dead agent) has its
+// own mark and the footer says what to do, instead of a policy's ✗.
+func TestGridRefused(t *testing.T) {
+	st := newStyles(true, true)
+	m := gridWith(kClientBackend)
+	for i, c := range m.Results {
+		if c.Key() == kClientBackend {
+			m.Results[i].Detail = matrix.DetailRefused
+		}
+	}
+	got := ansi.Strip(strings.Join(renderGrid(st, m, nil).lines(80), "\n"))
+	if !strings.Contains(got, "client     ✓   ✓       R        ✓") ||
+		!strings.Contains(got, "11 allowed, 0 blocked, 1 refused  R: nothing listens (agent down?)") {
+		t.Errorf("grid:\n%s", got)
+	}
+}
+
+// TestPickerKeysTogether: keys that reach the program in one read ("jj",
+// key repeat) each move the selection (before, "jj" was one unknown key
+// and the picker did not move).
+func TestPickerKeysTogether(t *testing.T) {
+	f := newFake()
+	f.gate = make(chan struct{})
+	t.Cleanup(func() { close(f.gate) })
+	h := start(t, f, runOpts{noColor: true})
+	h.idle("Protect the backend", "Egress and DNS")
+	h.tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("jj")})
+	time.Sleep(50 * time.Millisecond)
+	h.key("enter")
+	h.waitFor("Starting lab egress-dns")
+}

@@ -216,6 +216,7 @@ func (l *lesson) Events(ctx context.Context) (<-chan tui.Event, error) {
 	if err != nil {
 		return nil, err
 	}
+	cutoff := time.Now() // the panel is live: no verdicts from before
 	evs, err := rt.Events(ctx)
 	if err != nil {
 		return nil, err
@@ -223,7 +224,7 @@ func (l *lesson) Events(ctx context.Context) (<-chan tui.Event, error) {
 	out := make(chan tui.Event, 64)
 	go func() {
 		defer close(out)
-		for ev := range evs {
+		for ev := range newerThan(ctx, evs, cutoff) {
 			select {
 			case out <- tui.Event{Time: ev.Time, Allowed: ev.Allowed, Text: desc.describe(ev)}:
 			case <-ctx.Done():

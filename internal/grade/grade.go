@@ -161,11 +161,15 @@ func Task(t *labs.Task, applied *world.World, measured *matrix.Matrix, o Options
 		counts := start[k].Allowed != e.Allowed
 		g, ok := got[k]
 		switch {
-		case !ok || g.Detail == matrix.DetailUnsupported:
+		case !ok || g.Detail == matrix.DetailUnsupported || g.Detail == matrix.DetailRefused:
 			c := cellOf(k, e.Allowed, "not measured", g.Detail)
-			if ok {
+			switch {
+			case ok && g.Detail == matrix.DetailRefused:
+				c.Why = "the connection was refused: nothing listens on " + k.To + " (its agent is not running?), so the cell could not be checked"
+				c.Hint = "not your policy: 'netlab status' shows the lab's agents"
+			case ok:
 				c.Why = "the dataplane cannot carry " + k.Protocol + " on this machine, so the cell could not be checked"
-			} else {
+			default:
 				c.Why = "the measurement has no such cell"
 			}
 			c.Status = Unmeasured

@@ -115,7 +115,7 @@ func (m *Matrix) WriteTable(w io.Writer, opts TableOptions) error {
 	}
 	fmt.Fprintln(w, strings.TrimRight(podHdr.String(), " "))
 	fmt.Fprintln(w, strings.TrimRight(portHdr.String(), " "))
-	var denied, allowed, other int
+	var denied, allowed, other, refused int
 	for _, f := range froms {
 		var row strings.Builder
 		row.WriteString(pad(name(f), first))
@@ -129,6 +129,11 @@ func (m *Matrix) WriteTable(w io.Writer, opts TableOptions) error {
 				case c.Detail == DetailUnsupported:
 					sym, color = "?", ansiDim
 					other++
+				case c.Detail == DetailRefused:
+					// Not a policy's drop (that times out): nothing
+					// listens there.
+					sym, color = "R", ansiDim
+					refused++
 				default:
 					sym, color = "✗", ansiRed
 					denied++
@@ -145,6 +150,11 @@ func (m *Matrix) WriteTable(w io.Writer, opts TableOptions) error {
 	fmt.Fprintf(w, "\n%d allowed, %d blocked", allowed, denied)
 	if other > 0 {
 		fmt.Fprintf(w, ", %d not measurable", other)
+	}
+	if refused > 0 {
+		fmt.Fprintf(w, ", %d refused", refused)
+		_, err := fmt.Fprintln(w, "   (✓ allowed  ✗ blocked  ? not measurable  R refused: nothing listens  · same pod)")
+		return err
 	}
 	_, err := fmt.Fprintln(w, "   (✓ allowed  ✗ blocked  ? not measurable  · same pod)")
 	return err
