@@ -167,7 +167,7 @@ func renderCheck(st *styles, r *CheckResult, grid *matrix.Matrix, width int) str
 					got, want = "allowed", "blocked"
 				}
 				b.WriteString("\n" + lipgloss.NewStyle().Width(width).Render(st.wrong.Render("!")+
-					fmt.Sprintf(" %d cells through %s %s, expected %s:", g.Cells, g.Side, got, want)))
+					fmt.Sprintf(" %d cells %s at %s, expected %s:", g.Cells, got, g.Side, want)))
 				for _, f := range g.Flows {
 					b.WriteString("\n" + body.Render(shortFlow(f, short)))
 				}

@@ -21,7 +21,8 @@ var boldSpan = regexp.MustCompile(`(?s)\*\*(.+?)\*\*`)
 const maxPinLines = 3
 
 // instruction returns the brief's instruction as plain text: its longest
-// bold span, without markdown, on one line ("" if it has none).
+// bold span, without markdown, on one line, its first letter capitalised
+// unless it is code ("" if it has none).
 func instruction(brief string) string {
 	best := ""
 	for _, m := range boldSpan.FindAllStringSubmatch(brief, -1) {
@@ -29,8 +30,9 @@ func instruction(brief string) string {
 			best = m[1]
 		}
 	}
+	code := strings.HasPrefix(best, "`") // a name: keep its case
 	best = strings.Join(strings.Fields(strings.ReplaceAll(best, "`", "")), " ")
-	if r, size := utf8.DecodeRuneInString(best); size > 0 {
+	if r, size := utf8.DecodeRuneInString(best); size > 0 && !code {
 		best = string(unicode.ToUpper(r)) + best[size:]
 	}
 	return best

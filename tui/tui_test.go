@@ -628,7 +628,7 @@ func TestCheckHeadline(t *testing.T) {
 	if !strings.Contains(status, "/10 points") {
 		t.Errorf("the status line cuts the score: %q", status)
 	}
-	if !strings.Contains(s, "! 2 cells through ingress of netpol-lab/backend allowed, expected blocked:") {
+	if !strings.Contains(s, "! 2 cells allowed at ingress of netpol-lab/backend, expected blocked:") {
 		t.Errorf("the two leaks into the backend are not one entry:\n%s", s)
 	}
 }
@@ -683,4 +683,17 @@ func TestPickerKeysTogether(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	h.key("enter")
 	h.waitFor("Starting lab egress-dns")
+}
+
+func TestInstruction(t *testing.T) {
+	for brief, want := range map[string]string{
+		"Make **`shop/db` accept connections only from `shop/api`**, and so on.": "shop/db accept connections only from shop/api",
+		"Make **every pod in `netpol-lab`\nrefuse all incoming connections**.":   "Every pod in netpol-lab refuse all incoming connections",
+		"**DNS** and **the API on port 8000, nothing else**":                     "The API on port 8000, nothing else",
+		"no bold here": "",
+	} {
+		if got := instruction(brief); got != want {
+			t.Errorf("instruction(%q) = %q, want %q", brief, got, want)
+		}
+	}
 }

@@ -77,12 +77,10 @@ func quitNotice(w io.Writer, lab backend.Lab, course string) {
 		return
 	}
 	what := "The lab " + lab.Name()
-	resume := "'netlab tui'"
 	if course != "" {
 		what += " (" + course + ")"
-		resume += " or 'netlab lab start " + course + "'"
 	}
-	fmt.Fprintf(w, "%s is still running: %s resumes it where you were.\nRemove it with: netlab down --name %s\n", what, resume, lab.Name())
+	fmt.Fprintf(w, "%s is still running; 'netlab tui' resumes it where you were.\nRemove it with: netlab down --name %s\n", what, lab.Name())
 }
 
 // lessons adapts the course session to the TUI.

@@ -65,7 +65,7 @@ func TestLeaksGrouped(t *testing.T) {
 	out := b.String()
 	_, section, _ := strings.Cut(out, "(over-permissive):\n")
 	section, _, _ = strings.Cut(section, "\n\n")
-	want := `  13 cells through ingress of shop/db were allowed, expected blocked:
+	want := `  13 cells allowed at ingress of shop/db, expected blocked:
       kube-system/coredns, monitoring/prometheus, shop/admin, shop/debug, shop/web, shop/worker -> shop/db:5432/TCP,9187/TCP
       shop/api -> shop/db:9187/TCP
       why:  no policy isolates ingress of shop/db
@@ -75,5 +75,41 @@ func TestLeaksGrouped(t *testing.T) {
 	}
 	if len(r.Leaked) != 13 {
 		t.Fatalf("%d leaked cells in the result, want all 13 (-o json keeps every cell)", len(r.Leaked))
+	}
+}
+
+// TestBlockedGrouped: required flows blocked on one side only are grouped
+// by that side (a deny-all-ingress in every namespace of flat-network
+// blocked 60 flows, printed as 60 three-line entries).
+func TestBlockedGrouped(t *testing.T) {
+	l, err := labs.Get("flat-network")
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := l.Tasks[0]
+	manifests := ""
+	for _, ns := range []string{"shop", "monitoring", "kube-system"} {
+		manifests += "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: " + ns + "}\nspec: {podSelector: {}, policyTypes: [Ingress]}\n"
+	}
+	r := Offline(task, submit(t, task, manifests), Options{})
+	groups := Groups(r.Missing)
+	pods := map[string]bool{}
+	for _, c := range r.Missing {
+		pods[c.To] = true
+	}
+	if len(r.Missing) < 50 || len(groups) != len(pods) {
+		t.Fatalf("%d blocked cells in %d groups, want one group per destination (%d)", len(r.Missing), len(groups), len(pods))
+	}
+	for _, g := range groups {
+		if !strings.HasPrefix(g.Side, "ingress of ") || !strings.Contains(g.Hint, "add ingress rules to a policy selecting "+strings.TrimPrefix(g.Side, "ingress of ")) {
+			t.Errorf("group %q: hint %q", g.Side, g.Hint)
+		}
+	}
+	var b bytes.Buffer
+	if err := WriteText(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(b.String(), "\n"); n > 60 {
+		t.Errorf("%d lines of text for %d groups:\n%s", n, len(groups), b.String())
 	}
 }

@@ -86,8 +86,9 @@ type Cell struct {
 	// hint is about one side; cells with the same Side and Hint are one
 	// change, printed as one group.
 	Side string `json:"side,omitempty"`
-	// sideWhy is why the flows get through on Side, said once per group.
-	sideWhy string
+	// sideWhy and sideHint are why the flows are wrong on Side and what
+	// to change there, said once for a group (Hint names this cell).
+	sideWhy, sideHint string
 }
 
 // Result is the grade of one task.
@@ -276,7 +277,7 @@ func explain(c *Cell, e *netpol.Engine, w *world.World, enf labs.Enforcer, k mat
 		hint, ch := fixes().leaked(k, x)
 		c.Hint = hint
 		if ch != nil && len(ch.broken) == 0 {
-			c.Side, c.sideWhy = ch.side.String(), ch.reason()
+			c.Side, c.sideWhy, c.sideHint = ch.side.String(), ch.reason(), hint
 		}
 		return
 	}
@@ -289,6 +290,27 @@ func explain(c *Cell, e *netpol.Engine, w *world.World, enf labs.Enforcer, k mat
 		needs = append(needs, fmt.Sprintf("an ingress rule in a policy selecting %s that allows %s on %d/%s", s.Pod, k.From, k.Port, k.Protocol))
 	}
 	c.Hint = "this flow must be allowed; add " + join(needs, ", and ") + " (both sides must allow)"
+	// Blocked on one side only: the cells blocked there are one change.
+	var blocking []*netpol.Side
+	for _, s := range []*netpol.Side{x.Egress, x.Ingress} {
+		if s != nil && !s.Allowed {
+			blocking = append(blocking, s)
+		}
+	}
+	if len(blocking) == 1 {
+		s := blocking[0]
+		c.Side = s.Direction + " of " + s.Pod
+		c.sideWhy = fmt.Sprintf("%s select%s it and no %s rule admits them", join(s.Policies, ", "), plural1(len(s.Policies)), s.Direction)
+		c.sideHint = fmt.Sprintf("add %s rules to a policy selecting %s that allow exactly these flows (both sides must allow)", s.Direction, s.Pod)
+	}
+}
+
+// plural1 is the verb ending for a subject of n: "s" for one.
+func plural1(n int) string {
+	if n == 1 {
+		return "s"
+	}
+	return ""
 }
 
 func policyType(dir string) string {

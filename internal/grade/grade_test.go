@@ -157,7 +157,7 @@ func TestRenderers(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"Task 1/1 db-isolation/only-api", "✗ over-permissive", "— 0/10 points",
-		"Extra flows that are allowed (over-permissive):", "13 cells through ingress of shop/db were allowed, expected blocked:",
+		"Extra flows that are allowed (over-permissive):", "13 cells allowed at ingress of shop/db, expected blocked:",
 		"Hint 1/3: "} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("text output lacks %q:\n%s", want, text.String())

@@ -28,12 +28,12 @@ func Groups(cells []Cell) []Group {
 			out = append(out, Group{Cells: []Cell{c}, Why: c.Why, Hint: c.Hint})
 			continue
 		}
-		id := c.Side + "\x00" + c.Hint
+		id := c.Side + "\x00" + c.sideHint
 		i, ok := at[id]
 		if !ok {
 			i = len(out)
 			at[id] = i
-			out = append(out, Group{Side: c.Side, Why: c.sideWhy, Hint: c.Hint})
+			out = append(out, Group{Side: c.Side, Why: c.sideWhy, Hint: c.sideHint})
 		}
 		out[i].Cells = append(out[i].Cells, c)
 	}

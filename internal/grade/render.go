@@ -56,7 +56,7 @@ func WriteText(w io.Writer, r *Result) error {
 			if c := g.Cells[0]; len(g.Cells) == 1 {
 				fmt.Fprintf(&b, "  %s  was %s%s, expected %s\n", c.Cell, c.Got, paren(c.Detail), c.Expected)
 			} else {
-				fmt.Fprintf(&b, "  %d cells through %s were %s, expected %s:\n", len(g.Cells), g.Side, c.Got, c.Expected)
+				fmt.Fprintf(&b, "  %d cells %s at %s, expected %s:\n", len(g.Cells), c.Got, g.Side, c.Expected)
 				for _, f := range g.Flows {
 					fmt.Fprintf(&b, "      %s\n", f)
 				}
