@@ -80,6 +80,7 @@ run on the sandbox only.`,
 func printTask(s Streams, pos course.Position, lab backend.Lab) error {
 	if pos.Finished() {
 		fmt.Fprintf(s.Out, "Lab %s is finished: %s of %d points.\n", pos.Lab.Name, grade.FormatPoints(pos.Done.Score()), pos.Lab.Points())
+		fmt.Fprintf(s.Out, "Review its last task with 'netlab lab solution' and 'netlab lab reset' (no points change); 'netlab lab start %s' starts it over; 'netlab down --name %s' removes the lab.\n", pos.Lab.Name, lab.Name())
 		return nil
 	}
 	t := pos.Task
