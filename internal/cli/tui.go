@@ -76,11 +76,12 @@ func quitNotice(w io.Writer, lab backend.Lab, course string) {
 	if _, up := lab.Running(); !up {
 		return
 	}
-	what := "The lab " + lab.Name()
+	what := "Lab " + lab.Name()
 	if course != "" {
 		what += " (" + course + ")"
 	}
-	fmt.Fprintf(w, "%s is still running; 'netlab tui' resumes it where you were.\nRemove it with: netlab down --name %s\n", what, lab.Name())
+	// Each line fits 80 columns.
+	fmt.Fprintf(w, "%s is still running; 'netlab tui' resumes it.\nRemove it with: netlab down --name %s\n", what, lab.Name())
 }
 
 // lessons adapts the course session to the TUI.

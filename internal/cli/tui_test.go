@@ -49,7 +49,7 @@ func TestQuitNotice(t *testing.T) {
 	}
 	fakeState(t, "course")
 	quitNotice(&b, backend.Where("course", ""), "default-deny")
-	want := "The lab course (default-deny) is still running; 'netlab tui' resumes it where you were.\nRemove it with: netlab down --name course\n"
+	want := "Lab course (default-deny) is still running; 'netlab tui' resumes it.\nRemove it with: netlab down --name course\n"
 	if b.String() != want {
 		t.Fatalf("got  %q\nwant %q", b.String(), want)
 	}

@@ -315,7 +315,20 @@ func TestTUILessonInTmux(t *testing.T) {
 	if !strings.Contains(scr, "cells right") {
 		t.Errorf("the passed check shows no score:\n%s", scr)
 	}
-	// Quitting says the lab still runs and how to remove it.
+	// Quitting says the lab still runs and how to remove it (on the
+	// normal screen, whose first line may have scrolled into the history).
 	s.keys("q")
-	s.waitFor("quit", 10*time.Second, contains("is still running", "Remove it with: netlab down --name course"))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		scr := s.tmux("capture-pane", "-p", "-S", "-50", "-t", s.name)
+		if contains("is still running", "Remove it with: netlab down --name course")(scr) {
+			s.keep("quit", scr)
+			break
+		}
+		if time.Now().After(deadline) {
+			s.keep("quit-timeout", scr)
+			t.Fatalf("quitting did not say the lab still runs:\n%s", scr)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
 }
