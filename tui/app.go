@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 
+	"github.com/charmbracelet/bubbles/list"
 	tea "github.com/charmbracelet/bubbletea"
 )
 
@@ -76,6 +77,18 @@ func (a app) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return a, cmd
 
 	case tea.KeyMsg:
+		if keys := splitKeys(msg); keys != nil && !(a.screen == screenPicker && a.picker.list.FilterState() == list.Filtering) {
+			// Keys that arrived together (typed fast, key repeat) come
+			// as one message "jj": each is a key press of its own.
+			var m tea.Model = a
+			cmds := make([]tea.Cmd, 0, len(keys))
+			for _, k := range keys {
+				var cmd tea.Cmd
+				m, cmd = m.Update(k)
+				cmds = append(cmds, cmd)
+			}
+			return m, tea.Batch(cmds...)
+		}
 		if msg.String() == "ctrl+c" {
 			return a.quit()
 		}
@@ -125,6 +138,20 @@ func (a app) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		a.lesson, cmd = a.lesson.Update(msg)
 	}
 	return a, cmd
+}
+
+// splitKeys returns the key presses of a message that holds several
+// typed runes (bubbletea reads what arrived together as one message), or
+// nil for a single key or a paste.
+func splitKeys(msg tea.KeyMsg) []tea.KeyMsg {
+	if msg.Type != tea.KeyRunes || len(msg.Runes) < 2 || msg.Paste {
+		return nil
+	}
+	out := make([]tea.KeyMsg, len(msg.Runes))
+	for i, r := range msg.Runes {
+		out[i] = tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt}
+	}
+	return out
 }
 
 // quit cancels the lesson and ends the program.

@@ -2,9 +2,11 @@ package tui
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/netlab/netlab/internal/matrix"
 )
 
@@ -16,13 +18,54 @@ func verdictOf(r *CheckResult) string {
 	return describe(r)
 }
 
-// summary is the status line after a check.
-func summary(r *CheckResult) string {
+// summary is the status line after a check, at most width columns: the
+// verdict and the points, or when that does not fit the points first and
+// the verdict in short, so the score is never cut.
+func summary(r *CheckResult, width int) string {
 	verdict := verdictOf(r)
+	points := fmt.Sprintf("%s/%d points", num(r.Points), r.MaxPoints)
+	var s string
 	if r.Passed {
-		return fmt.Sprintf("✓ %s — %s/%d points. n: next task", verdict, num(r.Points), r.MaxPoints)
+		s = fmt.Sprintf("✓ %s — %s. n: next task", verdict, points)
+	} else {
+		s = fmt.Sprintf("✗ %s — %s", verdict, points)
 	}
-	return fmt.Sprintf("✗ %s — %s/%d points", verdict, num(r.Points), r.MaxPoints)
+	if width <= 0 || ansi.StringWidth(s) <= width {
+		return s
+	}
+	if r.Passed {
+		return ansi.Truncate("✓ passed — "+points+". n: next task", width, "…")
+	}
+	return ansi.Truncate("✗ "+points+" — "+shortCounts(r), width, "…")
+}
+
+// shortCounts is the verdict in few words: "2 blocked, 13 extra".
+func shortCounts(r *CheckResult) string {
+	var missing, leaked, unmeasured int
+	for _, c := range r.Wrong {
+		switch c.Status {
+		case Missing:
+			missing++
+		case Leaked:
+			leaked++
+		default:
+			unmeasured++
+		}
+	}
+	var parts []string
+	if missing > 0 {
+		parts = append(parts, fmt.Sprintf("%d required blocked", missing))
+	}
+	if leaked > 0 {
+		parts = append(parts, fmt.Sprintf("%d extra allowed", leaked))
+	}
+	if unmeasured > 0 {
+		parts = append(parts, fmt.Sprintf("%d not measured", unmeasured))
+	}
+	if len(parts) == 0 {
+		return "not yet"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // describe words a verdict from the counts, like package grade does.
@@ -86,11 +129,17 @@ func renderCheck(st *styles, r *CheckResult, grid *matrix.Matrix, width int) str
 	}
 	short := shortNames(pods)
 	var b strings.Builder
+	// The headline wraps rather than being cut; the verdict comes once
+	// (Summary is the verdict alone, the counts are added here).
 	score := fmt.Sprintf("%d/%d cells right · %s/%d points", r.Correct, r.Cells, num(r.Points), r.MaxPoints)
+	head := "✗ " + verdictOf(r) + " · " + score
+	style := st.bad
 	if r.Passed {
-		b.WriteString(st.ok.Render("✓ passed") + " · " + score)
-	} else {
-		b.WriteString(st.bad.Render("✗ "+verdictOf(r)) + " · " + score)
+		head, style = "✓ passed · "+score, st.ok
+	}
+	b.WriteString(style.Width(width).Render(head))
+	if r.Note != "" {
+		b.WriteString("\n" + st.dim.Width(width).Render(r.Note))
 	}
 	section := func(title string, status CellStatus) {
 		var cells []WrongCell
@@ -104,7 +153,32 @@ func renderCheck(st *styles, r *CheckResult, grid *matrix.Matrix, width int) str
 		}
 		b.WriteString("\n" + st.bold.Render(title+":"))
 		body := lipgloss.NewStyle().Width(width).PaddingLeft(4)
+		shown := map[int]bool{}
 		for _, c := range cells {
+			if c.Group > 0 && c.Group <= len(r.Groups) {
+				// One entry for the cells one change fixes.
+				if shown[c.Group] {
+					continue
+				}
+				shown[c.Group] = true
+				g := r.Groups[c.Group-1]
+				got, want := "blocked", "allowed"
+				if c.Allowed {
+					got, want = "allowed", "blocked"
+				}
+				b.WriteString("\n" + lipgloss.NewStyle().Width(width).Render(st.wrong.Render("!")+
+					fmt.Sprintf(" %d cells %s at %s, expected %s:", g.Cells, got, g.Side, want)))
+				for _, f := range g.Flows {
+					b.WriteString("\n" + body.Render(shortFlow(f, short)))
+				}
+				if g.Why != "" {
+					b.WriteString("\n" + body.Render("why:  "+g.Why))
+				}
+				if g.Hint != "" {
+					b.WriteString("\n" + body.Render(st.hint.Render("hint: "+g.Hint)))
+				}
+				continue
+			}
 			name := fmt.Sprintf("%s -> %s:%d", short[c.From], short[c.To], c.Port)
 			if c.Protocol != "TCP" && c.Protocol != "" {
 				name += "/" + c.Protocol
@@ -138,6 +212,22 @@ func renderCheck(st *styles, r *CheckResult, grid *matrix.Matrix, width int) str
 		b.WriteString("\n\n" + st.dim.Width(width).Render("Fix the policies, apply them, press c again · h: a hint · esc: the brief"))
 	}
 	return b.String()
+}
+
+// shortFlow names the pods of a group's flow line as the grid does.
+func shortFlow(f string, short map[string]string) string {
+	// Longest names first, so "ns/pod" is replaced before a shorter one
+	// that it contains.
+	names := make([]string, 0, len(short))
+	for k := range short {
+		names = append(names, k)
+	}
+	sort.Slice(names, func(i, j int) bool { return len(names[i]) > len(names[j]) })
+	pairs := make([]string, 0, 2*len(names))
+	for _, k := range names {
+		pairs = append(pairs, k, short[k])
+	}
+	return strings.NewReplacer(pairs...).Replace(f)
 }
 
 func paren(s string) string {

@@ -76,6 +76,9 @@ type fakeLesson struct {
 	changes  chan struct{}
 	events   chan Event
 	noEvents bool
+	// verdict words the check's Summary as package grade does (the real
+	// adapter passes it); group makes the leaks into each pod one group.
+	verdict, group bool
 }
 
 // Cell keys of the fake world.
@@ -126,7 +129,7 @@ func expectAllBut(blocked ...matrix.Key) map[matrix.Key]bool {
 	return out
 }
 
-const briefOne = "Only the **frontend** may reach the backend on port 8080. " +
+const briefOne = "**Only the frontend may reach the backend on port 8080.** " +
 	"Block everything else that goes to the backend, and keep DNS working.\n\n" +
 	"- write a policy that selects `app: backend`\n" +
 	"- apply it with `netlab apply -f FILE` in another terminal\n" +
@@ -234,8 +237,27 @@ func (l *fakeLesson) Check(ctx context.Context) (*CheckResult, error) {
 			missing = append(missing, w)
 		}
 	}
+	if l.group && len(leaked) > 1 {
+		byTo := map[string]int{}
+		for i, w := range leaked {
+			g, ok := byTo[w.To]
+			if !ok {
+				res.Groups = append(res.Groups, WrongGroup{Side: "ingress of " + w.To,
+					Why: "no policy isolates ingress of " + w.To, Hint: "isolate ingress of " + w.To + ", allowing only what the task needs"})
+				g = len(res.Groups)
+				byTo[w.To] = g
+			}
+			grp := &res.Groups[g-1]
+			grp.Cells++
+			grp.Flows = []string{fmt.Sprintf("%d sources -> %s:%d/%s", grp.Cells, w.To, w.Port, w.Protocol)}
+			leaked[i].Group = g
+		}
+	}
 	res.Wrong = append(missing, leaked...)
 	res.Passed = len(res.Wrong) == 0
+	if l.verdict && !res.Passed {
+		res.Summary = fmt.Sprintf("over-permissive: every required flow works, but %d extra flows are allowed", len(leaked))
+	}
 	res.Points = float64(t.info.Points) * float64(res.Correct) / float64(res.Cells)
 	if res.Passed {
 		res.Points = float64(t.info.Points)

@@ -138,7 +138,7 @@ func renderGrid(st *styles, m *matrix.Matrix, wrong map[matrix.Key]WrongCell) gr
 		st.dim.Render(strings.TrimRight(port.String(), " ")),
 	}}
 
-	var allowed, blocked, other, marked int
+	var allowed, blocked, other, refused, marked int
 	for _, f := range rowNames {
 		var row strings.Builder
 		row.WriteString(padRight(short[f], first))
@@ -154,6 +154,10 @@ func renderGrid(st *styles, m *matrix.Matrix, wrong map[matrix.Key]WrongCell) gr
 			case c.Detail == matrix.DetailUnsupported:
 				sym, style = "?", st.dim
 				other++
+			case c.Detail == matrix.DetailRefused:
+				// Nothing listens (a dead agent), not a policy's drop.
+				sym, style = "R", st.wrong
+				refused++
 			default:
 				sym, style = "✗", st.blocked
 				blocked++
@@ -171,11 +175,17 @@ func renderGrid(st *styles, m *matrix.Matrix, wrong map[matrix.Key]WrongCell) gr
 	if other > 0 {
 		footer += fmt.Sprintf(", %d not measurable", other)
 	}
+	if refused > 0 {
+		footer += fmt.Sprintf(", %d refused", refused)
+	}
 	if marked > 0 {
 		footer += fmt.Sprintf(", %d wrong", marked)
 	}
 	legend := "  ✓ allowed ✗ blocked · same pod"
-	if marked > 0 {
+	switch {
+	case refused > 0:
+		legend = "  R: nothing listens (agent down?)"
+	case marked > 0:
 		legend = "  ! wrong (see check)"
 	}
 	g.footer = footer + st.dim.Render(legend)

@@ -490,7 +490,7 @@ func (m lessonModel) Update(msg tea.Msg) (lessonModel, tea.Cmd) {
 			m.passed = true
 		}
 		m.keys.Next.SetEnabled(m.passed)
-		m.status, m.statusOK = summary(msg.res), msg.res.Passed
+		m.status, m.statusOK = summary(msg.res, m.width-1), msg.res.Passed
 		m.showRes, m.focus = true, focusBrief
 		m = m.layout(false).refreshCheck()
 		m.check.GotoTop()
@@ -663,7 +663,7 @@ func (m lessonModel) layout(resized bool) lessonModel {
 			ev = 1
 		}
 	}
-	avail := m.height - titleLines - statusLines - helpLines - 1 /* brief rule */ - 1 /* grid rule */
+	avail := m.height - titleLines - len(m.pinLines()) - statusLines - helpLines - 1 /* brief rule */ - 1 /* grid rule */
 	body := avail - grid - ev
 	if ev > 0 {
 		body-- // its rule
@@ -804,6 +804,9 @@ func (m lessonModel) View() string {
 	}
 	var b strings.Builder
 	b.WriteString(m.titleBar() + "\n")
+	for _, l := range m.pinLines() {
+		b.WriteString(l + "\n")
+	}
 
 	if m.showRes && m.result != nil {
 		title := "Check"
@@ -896,7 +899,7 @@ func (m lessonModel) statusLine() string {
 		if m.lesson != nil && m.lesson.Task().Apply != "" {
 			apply = m.lesson.Task().Apply
 		}
-		s = m.st.dim.Render("Apply policies from another terminal (" + apply + "); c checks.")
+		s = m.st.dim.Render("Apply from another terminal: " + apply + " · c checks")
 	}
 	return " " + ansi.Truncate(s, max(m.width-1, 1), "…")
 }

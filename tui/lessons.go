@@ -117,6 +117,11 @@ type CheckResult struct {
 	MaxPoints int
 	// Wrong lists every wrong cell, required flows first.
 	Wrong []WrongCell
+	// Groups are wrong cells that one change fixes, shown as one entry
+	// (WrongCell.Group points here).
+	Groups []WrongGroup
+	// Note is said under the score (e.g. why a pass earned 0 points).
+	Note string
 	// Explanation is markdown shown once the task passes.
 	Explanation string
 	// Grid is the matrix that was graded, if the check measured one; the
@@ -135,6 +140,18 @@ type WrongCell struct {
 	Detail  string // "timeout", "refused", ... may be empty
 	Why     string // the engine's explanation under the policies in force
 	Hint    string // what to change for this cell
+	// Group is 1 + the index in CheckResult.Groups of the cell's group,
+	// or 0 when the cell stands alone.
+	Group int
+}
+
+// WrongGroup is wrong cells of one status that one change fixes.
+type WrongGroup struct {
+	Side  string   // "ingress of shop/db"
+	Flows []string // the cells in short, "a, b -> shop/db:5432/TCP"
+	Cells int
+	Why   string
+	Hint  string
 }
 
 // Key is the matrix key of the cell.

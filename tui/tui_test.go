@@ -607,3 +607,93 @@ func TestEventsFollowAfterCheck(t *testing.T) {
 		t.Errorf("the events panel does not follow the newest verdicts:\n%s", s)
 	}
 }
+
+// TestCheckHeadline: the verdict is said once, the score is never cut
+// (before, the adapter's headline already held the cells and points, so
+// the check pane said them twice and the status line was cut at "poin"),
+// and leaks one change fixes are one entry.
+func TestCheckHeadline(t *testing.T) {
+	f := newFake()
+	f.lesson.verdict, f.lesson.group = true, true
+	h := start(t, f, runOpts{noColor: true, autolab: "backend-ingress"})
+	h.idle("12 allowed, 0 blocked")
+	h.key("c")
+	s := h.idle("Extra flows that are allowed (over-permissive)")
+	requireScreen(t, s, 80, 24)
+	if n := strings.Count(s, "cells right"); n != 1 {
+		t.Errorf("%q said %d times:\n%s", "cells right", n, s)
+	}
+	lines := strings.Split(s, "\n")
+	status := lines[len(lines)-2]
+	if !strings.Contains(status, "/10 points") {
+		t.Errorf("the status line cuts the score: %q", status)
+	}
+	if !strings.Contains(s, "! 2 cells allowed at ingress of netpol-lab/backend, expected blocked:") {
+		t.Errorf("the two leaks into the backend are not one entry:\n%s", s)
+	}
+}
+
+// TestInstructionPinned: a long brief at 80x24 still shows the sentence
+// the task is graded on, over the brief and over the check result.
+func TestInstructionPinned(t *testing.T) {
+	f := newFake()
+	long := strings.Repeat("Some context about the cluster that a learner reads once, and then scrolls past.\n\n", 6)
+	f.lesson.tasks[0].info.Brief = long + "Make **only the frontend reach the backend, on port 8080**, nothing else."
+	h := start(t, f, runOpts{noColor: true, autolab: "backend-ingress"})
+	s := h.idle("12 allowed, 0 blocked")
+	requireScreen(t, s, 80, 24)
+	if !strings.Contains(s, "▸ Only the frontend reach the backend, on port 8080") {
+		t.Errorf("the instruction is not on the screen:\n%s", s)
+	}
+	h.key("c")
+	s = h.idle("Extra flows that are allowed")
+	requireFits(t, s, 80, 24)
+	if !strings.Contains(s, "▸ Only the frontend reach the backend, on port 8080") {
+		t.Errorf("the check result hides the instruction:\n%s", s)
+	}
+}
+
+// TestGridRefused: a refused cell (nothing listens: a dead agent) has its
+// own mark and the footer says what to do, instead of a policy's ✗.
+func TestGridRefused(t *testing.T) {
+	st := newStyles(true, true)
+	m := gridWith(kClientBackend)
+	for i, c := range m.Results {
+		if c.Key() == kClientBackend {
+			m.Results[i].Detail = matrix.DetailRefused
+		}
+	}
+	got := ansi.Strip(strings.Join(renderGrid(st, m, nil).lines(80), "\n"))
+	if !strings.Contains(got, "client     ✓   ✓       R        ✓") ||
+		!strings.Contains(got, "11 allowed, 0 blocked, 1 refused  R: nothing listens (agent down?)") {
+		t.Errorf("grid:\n%s", got)
+	}
+}
+
+// TestPickerKeysTogether: keys that reach the program in one read ("jj",
+// key repeat) each move the selection (before, "jj" was one unknown key
+// and the picker did not move).
+func TestPickerKeysTogether(t *testing.T) {
+	f := newFake()
+	f.gate = make(chan struct{})
+	t.Cleanup(func() { close(f.gate) })
+	h := start(t, f, runOpts{noColor: true})
+	h.idle("Protect the backend", "Egress and DNS")
+	h.tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("jj")})
+	time.Sleep(50 * time.Millisecond)
+	h.key("enter")
+	h.waitFor("Starting lab egress-dns")
+}
+
+func TestInstruction(t *testing.T) {
+	for brief, want := range map[string]string{
+		"Make **`shop/db` accept connections only from `shop/api`**, and so on.": "shop/db accept connections only from shop/api",
+		"Make **every pod in `netpol-lab`\nrefuse all incoming connections**.":   "Every pod in netpol-lab refuse all incoming connections",
+		"**DNS** and **the API on port 8000, nothing else**":                     "The API on port 8000, nothing else",
+		"no bold here": "",
+	} {
+		if got := instruction(brief); got != want {
+			t.Errorf("instruction(%q) = %q, want %q", brief, got, want)
+		}
+	}
+}

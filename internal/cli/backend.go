@@ -2,8 +2,8 @@ package cli
 
 import "github.com/netlab/netlab/internal/backend"
 
-// find returns the lab --name means (or the only one running), on
-// whichever backend runs it.
+// find returns the lab --name means (or the current lab, or the only one
+// running), on whichever backend runs it.
 func (f *labFlag) find() (backend.Lab, error) {
-	return backend.Find(f.name, "")
+	return backend.Find(f.meant(), "")
 }

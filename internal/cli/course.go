@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -60,18 +61,26 @@ run on the sandbox only.`,
 			if err != nil {
 				return err
 			}
+			setCurrent(s, sess.Runtime().Name())
 			fmt.Fprintf(s.Out, "%s — %s\n\n", pos.Lab.Name, pos.Lab.Title)
-			return printTask(s, pos, sess.Runtime().Backend())
+			if pos.StartedOver {
+				fmt.Fprintf(s.Out, "You finished this lab before (%s of %d points): it starts over at task 1; your best scores are kept.\n\n",
+					grade.FormatPoints(pos.Before), pos.Lab.Points())
+			}
+			return printTask(s, pos, sess.Runtime())
 		},
 	}
 	cmd.Flags().StringVar(&where, "backend", "", "sandbox (network namespaces) or kind (a real cluster, Docker); default: where the course lab runs, else sandbox")
 	return cmd
 }
 
-// printTask shows the current task's brief and what to do next.
-func printTask(s Streams, pos course.Position, where string) error {
+// printTask shows the current task's brief and what to do next, as
+// commands that name the lab, so they work as printed even when other labs
+// run.
+func printTask(s Streams, pos course.Position, lab backend.Lab) error {
 	if pos.Finished() {
 		fmt.Fprintf(s.Out, "Lab %s is finished: %s of %d points.\n", pos.Lab.Name, grade.FormatPoints(pos.Done.Score()), pos.Lab.Points())
+		fmt.Fprintf(s.Out, "Review its last task with 'netlab lab solution' and 'netlab lab reset' (no points change); 'netlab lab start %s' starts it over; 'netlab down --name %s' removes the lab.\n", pos.Lab.Name, lab.Name())
 		return nil
 	}
 	t := pos.Task
@@ -89,11 +98,13 @@ func printTask(s Streams, pos course.Position, where string) error {
 			fmt.Fprintf(s.Out, "\nFile for this task: %s\n", f)
 		}
 	}
-	apply := "netlab apply -f my-policy.yaml  "
-	if where == backend.Kind {
-		apply = "kubectl --context kind-" + course.Instance + " apply -f my-policy.yaml"
-	}
-	fmt.Fprintf(s.Out, "\nNext:\n  %s   # write policies, apply them\n  netlab probe                     # see what really connects\n  netlab lab check                 # grade the task\n  netlab lab hint                  # one hint at a time\n", apply)
+	fmt.Fprintf(s.Out, "\nNext (the lab is called %s):\n", lab.Name())
+	printCommands(s, [][2]string{
+		{applyCommand(lab, "my-policy.yaml"), "write policies, apply them"},
+		{"netlab probe --name " + lab.Name(), "see what really connects"},
+		{"netlab lab check", "grade the task"},
+		{"netlab lab hint", "one hint at a time"},
+	})
 	return nil
 }
 
@@ -206,7 +217,7 @@ starts. Exit status 1 when the task does not pass yet.`,
 				}
 				if res.Passed {
 					fmt.Fprintln(s.Out)
-					if err := printTask(s, next, sess.Runtime().Backend()); err != nil {
+					if err := printTask(s, next, sess.Runtime()); err != nil {
 						return err
 					}
 				}
@@ -233,6 +244,10 @@ func newLabHintCmd(s Streams) *cobra.Command {
 				return err
 			}
 			text, n, of, err := sess.Hint()
+			if errors.Is(err, course.ErrNoMoreHints) {
+				fmt.Fprintf(s.Out, "No more hints: all %d of this task are shown ('netlab lab solution' shows the reference solution; the task then earns no points).\n", of)
+				return nil
+			}
 			if err != nil {
 				return err
 			}
@@ -252,11 +267,19 @@ func newLabSolutionCmd(s Streams) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			pos, err := sess.Current()
+			if err != nil {
+				return err
+			}
 			t, err := sess.Solution()
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(s.Err, "# reference solution of %s (apply it with: netlab lab solution | netlab apply -f -)\n", t.ID())
+			if pos.Finished() {
+				fmt.Fprintf(s.Err, "# lab %s is finished: reviewing the reference solution of its last task costs no points\n", pos.Lab.Name)
+			}
+			how := "netlab lab solution | " + applyCommand(sess.Runtime(), "-")
+			fmt.Fprintf(s.Err, "# reference solution of %s (apply it with: %s)\n", t.ID(), how)
 			if len(t.Remove) > 0 {
 				fmt.Fprintf(s.Err, "# it also deletes: %s\n", strings.Join(t.Remove, ", "))
 			}
@@ -282,6 +305,10 @@ func newLabResetCmd(s Streams) *cobra.Command {
 			pos, err := sess.Reset(cmd.Context())
 			if err != nil {
 				return err
+			}
+			if pos.Finished() {
+				fmt.Fprintf(s.Out, "Lab %s is finished; its last task is back at its start, for review.\n", pos.Lab.Name)
+				return nil
 			}
 			fmt.Fprintf(s.Out, "Task %d/%d of %s is back at its start.\n", pos.Task.Index+1, len(pos.Lab.Tasks), pos.Lab.Name)
 			return nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/netlab/netlab/internal/currentlab"
 	"github.com/netlab/netlab/internal/kindlab"
 	"github.com/netlab/netlab/internal/sandbox"
 	"github.com/spf13/cobra"
@@ -33,6 +34,9 @@ does the same for every lab that no longer runs.`,
 				if !errors.Is(err, sandbox.ErrNoLab) || !downOrphanCluster(cmd.Context(), s, b.Name()) {
 					return err
 				}
+			}
+			if err := currentlab.Clear(b.Name()); err != nil {
+				fmt.Fprintf(s.Err, "warning: %v\n", err)
 			}
 			fmt.Fprintf(s.Out, "Lab %s removed.\n", b.Name())
 			return nil

@@ -84,6 +84,7 @@ func newEnforcerEventsCmd(s Streams) *cobra.Command {
 func newEventsCmd(s Streams) *cobra.Command {
 	var lab labFlag
 	var count int
+	var since time.Duration
 	cmd := &cobra.Command{
 		Use:   "events",
 		Short: "Stream the enforcer's verdicts live (ALLOW/DENY, which policy and rule)",
@@ -92,11 +93,19 @@ connection attempt (TCP SYN, the first packet of a UDP flow) and every
 dropped packet, with the pods' names and the policy and rule that admitted
 it or the policies whose rules did not. On kind the events of every node
 are merged (read through the node agents). Each node's event buffer has
-one reader: run one 'events' (or 'probe --why') per lab at a time.`,
+one reader: run one 'events' (or 'probe --why') per lab at a time.
+
+Only verdicts made after 'events' started are shown: the enforcer's buffer
+still holds older ones (an earlier probe's), which would read as live.
+--since 5m shows those of the last five minutes too.`,
 		Example: `  netlab events            # in one terminal
-  netlab probe             # in another`,
+  netlab probe             # in another
+  netlab events --since 2m # also what the last probe did`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if since < 0 {
+				return fmt.Errorf("--since %s: want a duration of 0 or more", since)
+			}
 			b, err := lab.find()
 			if err != nil {
 				return err
@@ -107,12 +116,13 @@ one reader: run one 'events' (or 'probe --why') per lab at a time.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
+			cutoff := time.Now().Add(-since)
 			events, err := b.Events(ctx)
 			if err != nil {
 				return err
 			}
 			n := 0
-			for ev := range events {
+			for ev := range newerThan(ctx, events, cutoff) {
 				fmt.Fprintf(s.Out, "%s %s\n", ev.Time.Format("15:04:05.000"), desc.describe(ev))
 				if n++; count > 0 && n >= count {
 					return nil
@@ -123,7 +133,29 @@ one reader: run one 'events' (or 'probe --why') per lab at a time.`,
 	}
 	lab.add(cmd)
 	cmd.Flags().IntVar(&count, "count", 0, "stop after this many events (0: until interrupted)")
+	cmd.Flags().DurationVar(&since, "since", 0, "also show buffered verdicts this old (e.g. 5m); default: only new ones")
 	return cmd
+}
+
+// newerThan passes on the events of in made at or after cutoff; older ones
+// (left in the enforcer's buffer before the reader started) are dropped.
+// It stops when ctx is done.
+func newerThan(ctx context.Context, in <-chan enforcer.Event, cutoff time.Time) <-chan enforcer.Event {
+	out := make(chan enforcer.Event, cap(in))
+	go func() {
+		defer close(out)
+		for ev := range in {
+			if ev.Time.Before(cutoff) {
+				continue
+			}
+			select {
+			case out <- ev:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out
 }
 
 // eventDescriber words verdict events with pod names and, for drops, the

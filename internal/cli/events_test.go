@@ -1,11 +1,14 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/netlab/netlab/enforcer"
 	"github.com/netlab/netlab/internal/backend"
@@ -69,5 +72,39 @@ spec:
 		if got := d.describe(tc.ev); got != tc.want {
 			t.Errorf("got  %q\nwant %q", got, tc.want)
 		}
+	}
+}
+
+// TestEventsOnlyNew: verdicts left in the enforcer's buffer from before
+// the reader started are not shown as live (before, 'events' replayed an
+// earlier probe's verdicts); --since moves the cutoff back.
+func TestEventsOnlyNew(t *testing.T) {
+	now := time.Now()
+	in := make(chan enforcer.Event, 4)
+	in <- enforcer.Event{Time: now.Add(-time.Minute), DstPort: 1}
+	in <- enforcer.Event{Time: now.Add(-time.Second), DstPort: 2}
+	in <- enforcer.Event{Time: now.Add(time.Millisecond), DstPort: 3}
+	close(in)
+	var got []uint16
+	for ev := range newerThan(context.Background(), in, now) {
+		got = append(got, ev.DstPort)
+	}
+	if len(got) != 1 || got[0] != 3 {
+		t.Fatalf("events after the start: ports %v, want [3]", got)
+	}
+
+	in = make(chan enforcer.Event, 4)
+	in <- enforcer.Event{Time: now.Add(-time.Minute), DstPort: 1}
+	in <- enforcer.Event{Time: now.Add(-time.Second), DstPort: 2}
+	close(in)
+	got = nil
+	for ev := range newerThan(context.Background(), in, now.Add(-30*time.Second)) {
+		got = append(got, ev.DstPort)
+	}
+	if len(got) != 1 || got[0] != 2 {
+		t.Fatalf("--since 30s: ports %v, want [2]", got)
+	}
+	if _, stderr, code := run(t, "events", "--since", "-1m", "--name", "x"); code == 0 || !strings.Contains(stderr, "--since") {
+		t.Errorf("a negative --since: exit %d, %q", code, stderr)
 	}
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/netlab/netlab/internal/backend"
@@ -72,6 +73,7 @@ counted as allowed). -o json has sim's schema plus "detail".`,
 			if err := m.WriteTable(s.Out, matrixTableOptions(s)); err != nil {
 				return err
 			}
+			writeRefused(s.Out, m, b.Name())
 			if pf.why {
 				writeWhy(s.Out, m)
 			}
@@ -82,6 +84,25 @@ counted as allowed). -o json has sim's schema plus "detail".`,
 	pf.add(cmd)
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
 	return cmd
+}
+
+// writeRefused says what to do about refused cells: a policy drops
+// (the probe times out), it never refuses; a refusal means nothing listens
+// on the destination's port, i.e. that pod's agent is not running.
+func writeRefused(w io.Writer, m *matrix.Matrix, lab string) {
+	seen := map[string]bool{}
+	var pods []string
+	for _, c := range m.Results {
+		if c.Detail == matrix.DetailRefused && !seen[c.To] {
+			seen[c.To] = true
+			pods = append(pods, c.To)
+		}
+	}
+	if len(pods) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "R: refused, not blocked by a policy: nothing listens on %s (its agent is not running?).\n", strings.Join(pods, ", "))
+	fmt.Fprintf(w, "   'netlab status --name %s' shows the agents; these cells measure nothing until they run again.\n", lab)
 }
 
 // writeWhy lists each cell with the enforcer's verdicts for its packets.

@@ -62,6 +62,9 @@ func newStatusCmd(s Streams) *cobra.Command {
 				printOrphans(s.Out, hostOrphans(cmd.Context()))
 				return nil
 			}
+			if cur := runningCurrent(); cur != "" {
+				fmt.Fprintf(s.Out, "current lab: %s (commands without --name act on it)\n", cur)
+			}
 			for _, k := range kinds {
 				if err := kindStatus(cmd.Context(), s.Out, k); err != nil {
 					return err

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync"
@@ -51,7 +53,35 @@ func runTUI(ctx context.Context, s Streams, lab, where string, timeout time.Dura
 		return err
 	}
 	opts := tui.Options{Lab: lab, AltScreen: true, In: s.In, Out: s.Out}
-	return tui.Run(ctx, &lessons{store: st, timeout: timeout, backend: where}, opts)
+	ls := &lessons{store: st, timeout: timeout, backend: where}
+	err = tui.Run(ctx, ls, opts)
+	// Back on the normal screen: a lab left running says so, and how to
+	// remove it.
+	rt := ls.started
+	if rt == nil {
+		rt = ls.session(nil).Runtime()
+	}
+	course := ""
+	if f, ferr := st.Load(); ferr == nil {
+		course = f.Current
+	}
+	quitNotice(s.Err, rt, course)
+	return err
+}
+
+// quitNotice tells a learner leaving the TUI that the course lab still
+// runs (it keeps using memory, processes and namespaces), how to come back
+// and how to remove it. Nothing is said when no lab runs.
+func quitNotice(w io.Writer, lab backend.Lab, course string) {
+	if _, up := lab.Running(); !up {
+		return
+	}
+	what := "Lab " + lab.Name()
+	if course != "" {
+		what += " (" + course + ")"
+	}
+	// Each line fits 80 columns.
+	fmt.Fprintf(w, "%s is still running; 'netlab tui' resumes it.\nRemove it with: netlab down --name %s\n", what, lab.Name())
 }
 
 // lessons adapts the course session to the TUI.
@@ -59,6 +89,7 @@ type lessons struct {
 	store   progress.Store
 	timeout time.Duration
 	backend string
+	started backend.Lab // the lab Start brought up, if any
 }
 
 func (l *lessons) session(progressLine func(string)) *course.Session {
@@ -98,11 +129,9 @@ func (l *lessons) Start(ctx context.Context, name string, progressLine func(stri
 	if err != nil {
 		return nil, err
 	}
-	ls := &lesson{sess: sess, pos: pos}
-	if sess.Runtime().Backend() == backend.Kind {
-		ls.apply = "kubectl --context kind-" + course.Instance + " apply -f FILE"
-	}
-	return ls, nil
+	l.started = sess.Runtime()
+	setCurrent(Streams{Err: io.Discard}, l.started.Name())
+	return &lesson{sess: sess, pos: pos, apply: applyCommand(l.started, "FILE")}, nil
 }
 
 // lesson is one running lab for the TUI.
@@ -186,6 +215,7 @@ func (l *lesson) Events(ctx context.Context) (<-chan tui.Event, error) {
 	if err != nil {
 		return nil, err
 	}
+	cutoff := time.Now() // the panel is live: no verdicts from before
 	evs, err := rt.Events(ctx)
 	if err != nil {
 		return nil, err
@@ -193,7 +223,7 @@ func (l *lesson) Events(ctx context.Context) (<-chan tui.Event, error) {
 	out := make(chan tui.Event, 64)
 	go func() {
 		defer close(out)
-		for ev := range evs {
+		for ev := range newerThan(ctx, evs, cutoff) {
 			select {
 			case out <- tui.Event{Time: ev.Time, Allowed: ev.Allowed, Text: desc.describe(ev)}:
 			case <-ctx.Done():
@@ -220,21 +250,39 @@ func (l *lesson) Check(ctx context.Context) (*tui.CheckResult, error) {
 		l.pos = pos
 		l.mu.Unlock()
 	}
+	return checkResult(res, m), nil
+}
+
+// checkResult is a grade in the TUI's terms: the verdict alone as Summary
+// (the TUI adds cells and points), the wrong cells, grouped by the change
+// that fixes them.
+func checkResult(res *grade.Result, m *matrix.Matrix) *tui.CheckResult {
 	out := &tui.CheckResult{Passed: res.Passed, Correct: res.Correct, Cells: res.Cells, Points: res.Points,
 		MaxPoints: res.MaxPoints, Explanation: res.Explanation, Grid: m}
 	if !res.Passed {
-		out.Summary = grade.Headline(res)
+		// The verdict alone: the TUI adds the cells and points itself.
+		out.Summary = res.VerdictText()
+	}
+	if res.SolutionShown {
+		out.Note = "0 points: the solution was shown before this pass"
 	}
 	add := func(cells []grade.Cell, status tui.CellStatus) {
-		for _, c := range cells {
-			out.Wrong = append(out.Wrong, tui.WrongCell{From: c.From, To: c.To, Port: c.Port, Protocol: c.Protocol,
-				Status: status, Allowed: c.Got == "allowed", Detail: c.Detail, Why: c.Why, Hint: c.Hint})
+		for _, g := range grade.Groups(cells) {
+			group := 0
+			if len(g.Cells) > 1 {
+				out.Groups = append(out.Groups, tui.WrongGroup{Side: g.Side, Flows: g.Flows, Cells: len(g.Cells), Why: g.Why, Hint: g.Hint})
+				group = len(out.Groups)
+			}
+			for _, c := range g.Cells {
+				out.Wrong = append(out.Wrong, tui.WrongCell{From: c.From, To: c.To, Port: c.Port, Protocol: c.Protocol,
+					Status: status, Allowed: c.Got == "allowed", Detail: c.Detail, Why: c.Why, Hint: c.Hint, Group: group})
+			}
 		}
 	}
 	add(res.Missing, tui.Missing)
 	add(res.Leaked, tui.Leaked)
 	add(res.Unmeasured, tui.Unmeasured)
-	return out, nil
+	return out
 }
 
 func (l *lesson) Hint(ctx context.Context) (string, bool, error) {

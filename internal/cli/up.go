@@ -83,6 +83,7 @@ accepted and stored, and nothing is blocked.`,
 			if err != nil {
 				return err
 			}
+			setCurrent(s, st.Name)
 			printNext(s, st, w)
 			return nil
 		},
@@ -104,10 +105,25 @@ func printNext(s Streams, st *sandbox.State, w *world.World) {
 		fmt.Fprintf(s.Out, "Policies are NOT enforced (--enforcer none): they are stored and ignored.\n")
 	}
 	fmt.Fprintln(s.Out)
-	fmt.Fprintf(s.Out, "Next:\n  netlab probe                      # the real matrix: everything is open\n")
-	fmt.Fprintf(s.Out, "  netlab apply -f policy.yaml       # e.g. assets/examples/netpol-lab/\n")
-	fmt.Fprintf(s.Out, "  netlab verify                     # real packets vs what the policies say\n")
-	fmt.Fprintf(s.Out, "  netlab down                       # remove everything\n")
+	// Commands name the lab, so they work as printed whatever else runs.
+	fmt.Fprintf(s.Out, "Next (%s is now the current lab, which commands without --name act on):\n", st.Name)
+	printCommands(s, [][2]string{
+		{"netlab probe --name " + st.Name, "the real matrix: everything is open"},
+		{"netlab apply --name " + st.Name + " -f policy.yaml", "e.g. assets/examples/netpol-lab/"},
+		{"netlab verify --name " + st.Name, "real packets vs what the policies say"},
+		{"netlab down --name " + st.Name, "remove everything"},
+	})
+}
+
+// printCommands prints commands with their comments aligned.
+func printCommands(s Streams, cmds [][2]string) {
+	width := 0
+	for _, c := range cmds {
+		width = max(width, len(c[0]))
+	}
+	for _, c := range cmds {
+		fmt.Fprintf(s.Out, "  %-*s   # %s\n", width, c[0], c[1])
+	}
 }
 
 func orNone(s string) string {

@@ -20,6 +20,7 @@ func upKind(ctx context.Context, s Streams, w *world.World, o kindlab.Options) e
 	for _, st := range res.Stages {
 		fmt.Fprintf(s.Err, "   %-12s %s\n", st.Name, st.Duration.Round(100_000_000))
 	}
+	setCurrent(s, res.Name)
 	fmt.Fprintf(s.Out, "Lab %s is up: kind cluster %s, %d nodes, kubectl context %s.\n", res.Name, res.Cluster, res.Nodes, res.Context)
 	if res.Enforcement == kindlab.EnforceNone {
 		fmt.Fprintf(s.Out, "Policies are NOT enforced (--enforcer none): the cluster accepts them and nothing blocks.\n")

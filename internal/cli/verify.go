@@ -137,6 +137,14 @@ func compare(lab string, w *world.World, got *matrix.Matrix) VerifyReport {
 				Expected: undecidedOr(x.Undecided(), verdict(x.Allowed)), Detail: c.Detail, Explanation: x.Summary, Kernel: c.Why})
 			continue
 		}
+		if c.Detail == matrix.DetailRefused {
+			// A policy drops (timeout); a refusal is a dead agent, and
+			// would otherwise pass as "blocked".
+			rep.Mismatches++
+			rep.Findings = append(rep.Findings, Finding{Cell: c.Key().String(), Measured: "refused", Expected: verdict(x.Allowed), Detail: c.Detail,
+				Explanation: "nothing listens on " + c.To + " (its agent is not running?): 'netlab status' shows it; the cell could not be checked"})
+			continue
+		}
 		if x.Allowed != c.Allowed {
 			rep.Mismatches++
 			rep.Findings = append(rep.Findings, Finding{Cell: c.Key().String(), Measured: verdict(c.Allowed), Expected: verdict(x.Allowed), Detail: c.Detail, Explanation: x.Summary, Kernel: c.Why})

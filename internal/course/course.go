@@ -28,6 +28,9 @@ const Instance = "course"
 // ErrNoCurrent means no lab was started yet.
 var ErrNoCurrent = errors.New("no lab in progress: start one with 'netlab lab start NAME' (see 'netlab lab list')")
 
+// ErrNoMoreHints means every hint of the current task was shown already.
+var ErrNoMoreHints = errors.New("no more hints")
+
 // Session drives the course.
 type Session struct {
 	Store progress.Store
@@ -43,6 +46,10 @@ type Session struct {
 	// means where the course lab already runs, else the sandbox. The other
 	// calls use the backend the lab runs on.
 	Backend string
+	// Lab, when set, is the running lab the session drives whatever
+	// Backend says (tests pass a fake); by default the lab called Instance
+	// on the backend that runs it.
+	Lab backend.Lab
 }
 
 // Position is where the learner is.
@@ -50,6 +57,11 @@ type Position struct {
 	Lab  *labs.Lab
 	Task *labs.Task // nil once the lab is finished
 	Done *progress.Lab
+	// StartedOver is set by Start when the lab had been finished before:
+	// it starts again at its first task (the best scores are kept), and
+	// Before is the score it had.
+	StartedOver bool
+	Before      float64
 }
 
 // Finished reports whether every task of the lab passed.
@@ -63,7 +75,12 @@ func (s *Session) instance() string {
 }
 
 // Runtime is the running lab the session drives.
-func (s *Session) Runtime() backend.Lab { return backend.Where(s.instance(), s.Self) }
+func (s *Session) Runtime() backend.Lab {
+	if s.Lab != nil {
+		return s.Lab
+	}
+	return backend.Where(s.instance(), s.Self)
+}
 
 // Current returns the learner's position in the lab in progress.
 func (s *Session) Current() (Position, error) {
@@ -100,13 +117,15 @@ func (s *Session) Start(ctx context.Context, name string) (Position, error) {
 		return Position{}, err
 	}
 	var prev string
+	over, before := false, 0.0
 	err = s.Store.Update(func(f *progress.File) error {
 		prev = f.Current
 		f.Current = l.Name
 		lp := f.Lab(l.Name)
 		if lp.Task >= len(l.Tasks) {
-			// Finished earlier: start over, keeping the scores.
+			// Finished earlier: start over, keeping the scores, and say so.
 			lp.Task, lp.HintsShown, lp.SolutionShown = 0, 0, false
+			over, before = true, lp.Score()
 		}
 		lp.Updated = time.Now().UTC()
 		return nil
@@ -118,8 +137,9 @@ func (s *Session) Start(ctx context.Context, name string) (Position, error) {
 	if err != nil {
 		return Position{}, err
 	}
+	pos.StartedOver, pos.Before = over, before
 	rt := s.Runtime() // without a backend, stay where the course runs
-	if s.Backend != "" {
+	if s.Backend != "" && s.Lab == nil {
 		if rt, err = backend.New(s.Backend, s.instance(), s.Self); err != nil {
 			return pos, err
 		}
@@ -146,6 +166,10 @@ func (s *Session) Start(ctx context.Context, name string) (Position, error) {
 		if err := UpLab(ctx, rt, l, s.Progress); err != nil {
 			return pos, err
 		}
+	}
+	if !running || over {
+		// A lab started over holds its last task's state: the first
+		// task starts afresh.
 		if err := s.enter(ctx, pos.Task, true); err != nil {
 			return pos, err
 		}
@@ -181,6 +205,11 @@ func (s *Session) Check(ctx context.Context) (*grade.Result, *matrix.Matrix, err
 	res, m, err := CheckTask(ctx, rt, pos.Task, s.Timeout, grade.Options{HintsShown: pos.Done.HintsShown})
 	if err != nil {
 		return nil, nil, err
+	}
+	if pos.Done.SolutionShown {
+		// What 'lab status' will record: a task whose solution was seen
+		// earns nothing, so the check says so too.
+		res.Points, res.SolutionShown = 0, true
 	}
 	if !res.Passed {
 		return res, m, nil
@@ -238,7 +267,8 @@ func (s *Session) Next(ctx context.Context) (pos Position, advanced bool, err er
 }
 
 // Hint reveals the current task's next hint: its text, its number and how
-// many there are. Asking past the last one repeats the last.
+// many there are. Asking past the last one returns ErrNoMoreHints (with n
+// = of), as the TUI says "No more hints".
 func (s *Session) Hint() (text string, n, of int, err error) {
 	err = s.Store.Update(func(f *progress.File) error {
 		if f.Current == "" {
@@ -255,7 +285,11 @@ func (s *Session) Hint() (text string, n, of int, err error) {
 		if of == 0 {
 			return fmt.Errorf("task %s has no hints", pos.Task.ID())
 		}
-		n = min(pos.Done.HintsShown+1, of)
+		if pos.Done.HintsShown >= of {
+			n = of
+			return ErrNoMoreHints
+		}
+		n = pos.Done.HintsShown + 1
 		pos.Done.HintsShown = n
 		text = pos.Task.Hints[n-1]
 		return nil
@@ -264,7 +298,9 @@ func (s *Session) Hint() (text string, n, of int, err error) {
 }
 
 // Solution returns the current task; its SolutionYAML is the reference
-// solution. Seeing it means the task earns no points when it passes.
+// solution. Seeing it means the task earns no points when it passes. Once
+// the lab is finished it returns the last task, for review, and costs
+// nothing (the scores are kept).
 func (s *Session) Solution() (*labs.Task, error) {
 	var t *labs.Task
 	err := s.Store.Update(func(f *progress.File) error {
@@ -276,7 +312,8 @@ func (s *Session) Solution() (*labs.Task, error) {
 			return err
 		}
 		if pos.Finished() {
-			return fmt.Errorf("lab %s is finished", pos.Lab.Name)
+			t = pos.Lab.Tasks[len(pos.Lab.Tasks)-1]
+			return nil
 		}
 		pos.Done.SolutionShown = true
 		t = pos.Task
@@ -287,15 +324,20 @@ func (s *Session) Solution() (*labs.Task, error) {
 
 // Reset restores the current task's starting state in the running lab:
 // its labels, enforcer and starting policies; the learner's policies go.
+// Once the lab is finished it restores the last task's, for review.
 func (s *Session) Reset(ctx context.Context) (Position, error) {
 	pos, err := s.Current()
 	if err != nil {
 		return pos, err
 	}
-	if pos.Finished() {
-		return pos, fmt.Errorf("lab %s is finished; 'netlab lab start %s' starts it over", pos.Lab.Name, pos.Lab.Name)
+	if _, up := s.Runtime().Running(); !up {
+		return pos, fmt.Errorf("the lab is not running: 'netlab lab start %s' brings it back where you were", pos.Lab.Name)
 	}
-	return pos, s.enter(ctx, pos.Task, true)
+	t := pos.Task
+	if t == nil {
+		t = pos.Lab.Tasks[len(pos.Lab.Tasks)-1]
+	}
+	return pos, s.enter(ctx, t, true)
 }
 
 // WriteFiles writes the files a task hands to the learner (e.g. the last

@@ -107,7 +107,7 @@ func TestSession(t *testing.T) {
 	}
 
 	// Hints come one at a time and stop at the last.
-	for i, want := range []int{1, 2, 2} {
+	for i, want := range []int{1, 2} {
 		text, n, of, err := s.Hint()
 		if err != nil {
 			t.Fatal(err)
@@ -115,6 +115,9 @@ func TestSession(t *testing.T) {
 		if n != want || of != len(lab.Tasks[0].Hints) || text != lab.Tasks[0].Hints[want-1] {
 			t.Fatalf("hint call %d: hint %d/%d %q, want hint %d", i+1, n, of, text, want)
 		}
+	}
+	if _, _, _, err := s.Hint(); err != course.ErrNoMoreHints {
+		t.Fatalf("hint past the last: %v, want ErrNoMoreHints", err)
 	}
 
 	// Isolating only the backend still leaks into client and frontend.

@@ -82,6 +82,13 @@ type Cell struct {
 	Why string `json:"why"`
 	// Hint says what to change for this cell.
 	Hint string `json:"hint"`
+	// Side is the side the hint changes ("ingress of shop/db"), when the
+	// hint is about one side; cells with the same Side and Hint are one
+	// change, printed as one group.
+	Side string `json:"side,omitempty"`
+	// sideWhy and sideHint are why the flows are wrong on Side and what
+	// to change there, said once for a group (Hint names this cell).
+	sideWhy, sideHint string
 }
 
 // Result is the grade of one task.
@@ -110,6 +117,9 @@ type Result struct {
 	Hints      int    `json:"hints"`
 	// Explanation is the task's explanation, given once it passes.
 	Explanation string `json:"explanation,omitempty"`
+	// SolutionShown: the learner saw the reference solution first, so the
+	// task earns 0 points however right it is.
+	SolutionShown bool `json:"solutionShown,omitempty"`
 	// Error is why an Invalid answer could not be read or applied.
 	Error string `json:"error,omitempty"`
 }
@@ -138,6 +148,13 @@ func Task(t *labs.Task, applied *world.World, measured *matrix.Matrix, o Options
 	start := t.Predict(t.StartWorld()).Index()
 	got := measured.Index()
 	eng := netpol.New(applied)
+	var fix *fixer // made for the first leaked cell: it runs the engine again
+	fixes := func() *fixer {
+		if fix == nil {
+			fix = newFixer(t, applied, eng, exp, start)
+		}
+		return fix
+	}
 	relevant, wrong := 0, 0
 	for _, e := range exp.Results {
 		k := e.Key()
@@ -145,11 +162,15 @@ func Task(t *labs.Task, applied *world.World, measured *matrix.Matrix, o Options
 		counts := start[k].Allowed != e.Allowed
 		g, ok := got[k]
 		switch {
-		case !ok || g.Detail == matrix.DetailUnsupported:
+		case !ok || g.Detail == matrix.DetailUnsupported || g.Detail == matrix.DetailRefused:
 			c := cellOf(k, e.Allowed, "not measured", g.Detail)
-			if ok {
+			switch {
+			case ok && g.Detail == matrix.DetailRefused:
+				c.Why = "the connection was refused: nothing listens on " + k.To + " (its agent is not running?), so the cell could not be checked"
+				c.Hint = "not your policy: 'netlab status' shows the lab's agents"
+			case ok:
 				c.Why = "the dataplane cannot carry " + k.Protocol + " on this machine, so the cell could not be checked"
-			} else {
+			default:
 				c.Why = "the measurement has no such cell"
 			}
 			c.Status = Unmeasured
@@ -174,7 +195,7 @@ func Task(t *labs.Task, applied *world.World, measured *matrix.Matrix, o Options
 			r.Correct++
 		default:
 			c := cellOf(k, e.Allowed, verdict(g.Allowed), g.Detail)
-			explain(&c, eng, applied, t.Enforcer, k, g.Allowed)
+			explain(&c, eng, applied, t.Enforcer, k, g.Allowed, fixes)
 			if g.Allowed {
 				c.Status = Leaked
 				r.Leaked = append(r.Leaked, c)
@@ -235,7 +256,7 @@ func verdict(allowed bool) string {
 
 // explain fills Why and Hint of a wrong cell from the engine's view of the
 // applied policies.
-func explain(c *Cell, e *netpol.Engine, w *world.World, enf labs.Enforcer, k matrix.Key, gotAllowed bool) {
+func explain(c *Cell, e *netpol.Engine, w *world.World, enf labs.Enforcer, k matrix.Key, gotAllowed bool, fixes func() *fixer) {
 	if enf == labs.EnforcerNone {
 		c.Why = "no enforcer runs in this task: policies are stored but nothing applies them, so every connection is allowed"
 		c.Hint = "no policy can change this cell without an enforcer"
@@ -265,22 +286,13 @@ func explain(c *Cell, e *netpol.Engine, w *world.World, enf labs.Enforcer, k mat
 	}
 	target := fmt.Sprintf("%s port %d/%s", k.To, k.Port, k.Protocol)
 	if gotAllowed {
-		// Leaked: every side that admits it is a way in; closing either
-		// side closes the flow.
-		var ways []string
-		for _, s := range []*netpol.Side{x.Egress, x.Ingress} {
-			if s == nil {
-				continue
-			}
-			switch {
-			case !s.Isolated:
-				ways = append(ways, fmt.Sprintf("no policy isolates %s of %s (select it with a policy that lists %s in policyTypes)",
-					s.Direction, s.Pod, policyType(s.Direction)))
-			case s.AdmittedBy != nil:
-				ways = append(ways, fmt.Sprintf("%s admits it: narrow that rule's %s or ports", s.AdmittedBy, peerField(s.Direction)))
-			}
+		// Leaked: the change on the side the task is about, checked
+		// through the engine so that it blocks no required flow.
+		hint, ch := fixes().leaked(k, x)
+		c.Hint = hint
+		if ch != nil && len(ch.broken) == 0 {
+			c.Side, c.sideWhy, c.sideHint = ch.side.String(), ch.reason(), hint
 		}
-		c.Hint = "this flow must be blocked; " + join(ways, "; and ") + " (closing either side is enough)"
 		return
 	}
 	// Missing: every side that blocks it needs a rule.
@@ -292,6 +304,27 @@ func explain(c *Cell, e *netpol.Engine, w *world.World, enf labs.Enforcer, k mat
 		needs = append(needs, fmt.Sprintf("an ingress rule in a policy selecting %s that allows %s on %d/%s", s.Pod, k.From, k.Port, k.Protocol))
 	}
 	c.Hint = "this flow must be allowed; add " + join(needs, ", and ") + " (both sides must allow)"
+	// Blocked on one side only: the cells blocked there are one change.
+	var blocking []*netpol.Side
+	for _, s := range []*netpol.Side{x.Egress, x.Ingress} {
+		if s != nil && !s.Allowed {
+			blocking = append(blocking, s)
+		}
+	}
+	if len(blocking) == 1 {
+		s := blocking[0]
+		c.Side = s.Direction + " of " + s.Pod
+		c.sideWhy = fmt.Sprintf("%s select%s it and no %s rule admits them", join(s.Policies, ", "), plural1(len(s.Policies)), s.Direction)
+		c.sideHint = fmt.Sprintf("add %s rules to a policy selecting %s that allow exactly these flows (both sides must allow)", s.Direction, s.Pod)
+	}
+}
+
+// plural1 is the verb ending for a subject of n: "s" for one.
+func plural1(n int) string {
+	if n == 1 {
+		return "s"
+	}
+	return ""
 }
 
 func policyType(dir string) string {

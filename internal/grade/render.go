@@ -52,13 +52,20 @@ func WriteText(w io.Writer, r *Result) error {
 			return
 		}
 		fmt.Fprintf(&b, "\n%s:\n", title)
-		for _, c := range cells {
-			fmt.Fprintf(&b, "  %s  was %s%s, expected %s\n", c.Cell, c.Got, paren(c.Detail), c.Expected)
-			if c.Why != "" {
-				fmt.Fprintf(&b, "      why:  %s\n", c.Why)
+		for _, g := range Groups(cells) {
+			if c := g.Cells[0]; len(g.Cells) == 1 {
+				fmt.Fprintf(&b, "  %s  was %s%s, expected %s\n", c.Cell, c.Got, paren(c.Detail), c.Expected)
+			} else {
+				fmt.Fprintf(&b, "  %d cells %s at %s, expected %s:\n", len(g.Cells), c.Got, g.Side, c.Expected)
+				for _, f := range g.Flows {
+					fmt.Fprintf(&b, "      %s\n", f)
+				}
 			}
-			if c.Hint != "" {
-				fmt.Fprintf(&b, "      hint: %s\n", c.Hint)
+			if g.Why != "" {
+				fmt.Fprintf(&b, "      why:  %s\n", g.Why)
+			}
+			if g.Hint != "" {
+				fmt.Fprintf(&b, "      hint: %s\n", g.Hint)
 			}
 		}
 	}
@@ -130,6 +137,15 @@ func paren(s string) string {
 	return " (" + s + ")"
 }
 
+// VerdictText is the verdict of r in words, without the score ("too strict:
+// 1 required flow is blocked"; "passed").
+func (r *Result) VerdictText() string {
+	if r.Verdict == Pass {
+		return "passed"
+	}
+	return describeVerdict(r)
+}
+
 // Headline sums a result up in one line: the verdict, the cells right and
 // the points ("too strict: 1 required flow is blocked: 11/12 cells right —
 // 9.2/10 points").
@@ -142,7 +158,11 @@ func Headline(r *Result) string {
 	if r.Verdict != Pass {
 		verdict = describeVerdict(r)
 	}
-	return fmt.Sprintf("%s: %d/%d cells right%s — %s/%d points", verdict, r.Correct, r.Cells, src, FormatPoints(r.Points), r.MaxPoints)
+	points := fmt.Sprintf("%s/%d points", FormatPoints(r.Points), r.MaxPoints)
+	if r.SolutionShown {
+		points += " (the solution was shown)"
+	}
+	return fmt.Sprintf("%s: %d/%d cells right%s — %s", verdict, r.Correct, r.Cells, src, points)
 }
 
 // FormatPoints writes points as "10" or "7.5".

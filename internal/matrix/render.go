@@ -116,7 +116,7 @@ func (m *Matrix) WriteTable(w io.Writer, opts TableOptions) error {
 	}
 	fmt.Fprintln(w, strings.TrimRight(podHdr.String(), " "))
 	fmt.Fprintln(w, strings.TrimRight(portHdr.String(), " "))
-	var denied, allowed, other, undecided int
+	var denied, allowed, other, undecided, refused int
 	for _, f := range froms {
 		var row strings.Builder
 		row.WriteString(pad(name(f), first))
@@ -133,6 +133,11 @@ func (m *Matrix) WriteTable(w io.Writer, opts TableOptions) error {
 				case c.Detail == DetailUnsupported:
 					sym, color = "?", ansiDim
 					other++
+				case c.Detail == DetailRefused:
+					// Not a policy's drop (that times out): nothing
+					// listens there.
+					sym, color = "R", ansiDim
+					refused++
 				default:
 					sym, color = "✗", ansiRed
 					denied++
@@ -153,7 +158,14 @@ func (m *Matrix) WriteTable(w io.Writer, opts TableOptions) error {
 	if undecided > 0 {
 		fmt.Fprintf(w, ", %d not decidable", undecided)
 	}
-	_, err := fmt.Fprintln(w, "   (✓ allowed  ✗ blocked  ? not measurable  · same pod)")
+	if refused > 0 {
+		fmt.Fprintf(w, ", %d refused", refused)
+	}
+	legend := "   (✓ allowed  ✗ blocked  ? not measurable  · same pod)"
+	if refused > 0 {
+		legend = "   (✓ allowed  ✗ blocked  ? not measurable  R refused: nothing listens  · same pod)"
+	}
+	_, err := fmt.Fprintln(w, legend)
 	if err == nil && undecided > 0 {
 		_, err = fmt.Fprintln(w, "? not decidable: a pod without an address (no status.podIP) meets a rule only an ipBlock could decide; -o json gives each reason")
 	}

@@ -224,6 +224,13 @@ func TestTUILessonInTmux(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A second lab runs all along: the commands the TUI prints must work
+	// as printed anyway (they name the lab), and plain ones mean the
+	// current lab, the course.
+	other := fmt.Sprintf("e2e%d", os.Getpid()%100000)
+	netlab(t, bin, "up", "--name", other)
+	t.Cleanup(func() { _ = exec.Command(bin, "down", "--name", other).Run() })
+
 	s := &session{t: t, name: fmt.Sprintf("netlab-e2e-%d", os.Getpid()), out: os.Getenv("NETLAB_E2E_OUT")}
 	if s.out != "" {
 		if err := os.MkdirAll(s.out, 0o755); err != nil {
@@ -259,8 +266,15 @@ func TestTUILessonInTmux(t *testing.T) {
 		t.Fatalf("the lesson screen has no grid:\n%s", scr)
 	}
 
-	// A wrong policy from the other terminal, then c: the check fails.
-	netlab(t, bin, "apply", "-f", wrong)
+	// A wrong policy from the other terminal, with the command the footer
+	// prints, then c: the check fails.
+	_, footer, ok := strings.Cut(scr, "Apply from another terminal: ")
+	footer, _, _ = strings.Cut(footer, " · c checks")
+	if !ok || !strings.HasPrefix(footer, "netlab ") || !strings.Contains(footer, "--name course") {
+		t.Fatalf("the footer prints no apply command naming the lab:\n%s", scr)
+	}
+	args := strings.Fields(strings.Replace(footer, "FILE", wrong, 1))[1:]
+	netlab(t, bin, args...)
 	s.keys("c")
 	scr = s.waitFor("check-wrong", 2*time.Minute, func(scr string) bool {
 		return strings.Contains(scr, "cells right") && idle(scr)
@@ -301,6 +315,20 @@ func TestTUILessonInTmux(t *testing.T) {
 	if !strings.Contains(scr, "cells right") {
 		t.Errorf("the passed check shows no score:\n%s", scr)
 	}
+	// Quitting says the lab still runs and how to remove it (on the
+	// normal screen, whose first line may have scrolled into the history).
 	s.keys("q")
-	time.Sleep(500 * time.Millisecond)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		scr := s.tmux("capture-pane", "-p", "-S", "-50", "-t", s.name)
+		if contains("is still running", "Remove it with: netlab down --name course")(scr) {
+			s.keep("quit", scr)
+			break
+		}
+		if time.Now().After(deadline) {
+			s.keep("quit-timeout", scr)
+			t.Fatalf("quitting did not say the lab still runs:\n%s", scr)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
 }
