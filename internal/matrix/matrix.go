@@ -125,12 +125,20 @@ func appendCell(w []byte, c Cell) []byte {
 	return append(w, '}')
 }
 
+// plain are the bytes encoding/json copies as they are.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 // appendString appends s as encoding/json writes it: plain printable ASCII
 // (every pod name, namespace and protocol) is copied between quotes, and
 // anything else goes through encoding/json, so the bytes are the same.
 func appendString(w []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if !plain[s[i]] {
 			b, _ := json.Marshal(s)
 			return append(w, b...)
 		}

@@ -45,10 +45,10 @@ func (s *Summary) WriteSummary(w io.Writer) error {
 	cells := s.Allowed + s.Blocked
 	fmt.Fprintf(w, "%d pods in %d namespaces, %d cells: %d allowed (%s), %d blocked", s.Pods, s.Namespaces, cells, s.Allowed, percent(s.Allowed, cells), s.Blocked)
 	fmt.Fprintf(w, "; %d allowed with no policy on either side\n\n", s.Open)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "from namespace\tto namespace\tallowed\tblocked\tallowed %\t")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "from namespace\tto namespace\tallowed\tblocked\tallowed %")
 	for _, p := range s.Pairs {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t\n", p.From, p.To, p.Allowed, p.Blocked, percent(p.Allowed, p.Allowed+p.Blocked))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", p.From, p.To, p.Allowed, p.Blocked, percent(p.Allowed, p.Allowed+p.Blocked))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -58,8 +58,8 @@ func (s *Summary) WriteSummary(w io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(w, "\npolicies that admit the most flows (of %d):\n", len(s.Policies))
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "policy\tadmits\tas egress\tas ingress\t")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "policy\tadmits\tas egress\tas ingress")
 	none := 0
 	for i, p := range s.Policies {
 		if p.Total() == 0 {
@@ -67,7 +67,7 @@ func (s *Summary) WriteSummary(w io.Writer) error {
 			continue
 		}
 		if i < TopPolicies {
-			fmt.Fprintf(tw, "%s/%s\t%d\t%d\t%d\t\n", p.Namespace, p.Name, p.Total(), p.Egress, p.Ingress)
+			fmt.Fprintf(tw, "%s/%s\t%d\t%d\t%d\n", p.Namespace, p.Name, p.Total(), p.Egress, p.Ingress)
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -76,7 +76,10 @@ func (s *Summary) WriteSummary(w io.Writer) error {
 	if n := len(s.Policies) - none; n > TopPolicies {
 		fmt.Fprintf(w, "... and %d more that admit some flow\n", n-TopPolicies)
 	}
-	if none > 0 {
+	switch {
+	case none == 1:
+		fmt.Fprintln(w, "1 policy admits no flow (it only isolates, or its rules match nothing here)")
+	case none > 1:
 		fmt.Fprintf(w, "%d policies admit no flow (they only isolate, or their rules match nothing here)\n", none)
 	}
 	return nil

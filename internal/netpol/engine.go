@@ -362,7 +362,11 @@ func (e *Engine) admitted(s side, peer Endpoint, peerID int, dst *world.Pod, por
 // egress policies (when the source is a pod) and the destination's ingress
 // policies (when it is a pod). A pod may always reach itself.
 func (e *Engine) Allowed(src, dst Endpoint, port int32, proto corev1.Protocol) bool {
-	srcID, dstID := e.id(src), e.id(dst)
+	return e.allowed(src, dst, e.id(src), e.id(dst), port, proto)
+}
+
+// allowed is Allowed with the endpoints' identities already looked up.
+func (e *Engine) allowed(src, dst Endpoint, srcID, dstID int, port int32, proto corev1.Protocol) bool {
 	if src.Pod != nil && src.Pod == dst.Pod {
 		return true
 	}

@@ -60,16 +60,18 @@ func (e *Engine) MatrixOf(from, to []*world.Pod) *matrix.Matrix {
 func (e *Engine) row(src *world.Pod, to []*world.Pod, toKeys []string, out []matrix.Cell) {
 	srcKey := src.Key()
 	s := PodEndpoint(src)
+	srcID := e.id(s) // looked up once per row, not per cell
 	k := 0
 	for i, dst := range to {
 		if dst == src {
 			continue
 		}
 		d := PodEndpoint(dst)
+		dstID := e.id(d)
 		for _, p := range dst.Ports {
 			out[k] = matrix.Cell{
 				From: srcKey, To: toKeys[i], Port: p.Port, Protocol: string(p.Protocol),
-				Allowed: e.Allowed(s, d, p.Port, p.Protocol),
+				Allowed: e.allowed(s, d, srcID, dstID, p.Port, p.Protocol),
 			}
 			k++
 		}
