@@ -19,11 +19,10 @@ import (
 // first error from emit stops the work and is returned.
 func (e *Engine) EachRow(from, to []*world.Pod, encode func(buf []byte, cells []matrix.Cell) []byte, emit func([]byte) error) error {
 	perSrc := 0
-	toKeys := make([]string, len(to))
+	dests := e.destinations(to)
 	inTo := make(map[*world.Pod]bool, len(to))
-	for i, d := range to {
+	for _, d := range to {
 		perSrc += len(d.Ports)
-		toKeys[i] = d.Key()
 		inTo[d] = true
 	}
 	rowLen := func(src *world.Pod) int {
@@ -68,11 +67,12 @@ func (e *Engine) EachRow(from, to []*world.Pod, encode func(buf []byte, cells []
 				if cap(cells) < n {
 					cells = make([]matrix.Cell, n)
 				}
-				e.row(j.src, to, toKeys, cells[:n])
+				e.row(j.src, dests, cells[:n])
 				var buf []byte
 				select {
 				case buf = <-free:
 				default:
+					buf = make([]byte, 0, 128*n) // a JSON cell is about 90 bytes
 				}
 				j.done <- encode(buf[:0], cells[:n])
 			}

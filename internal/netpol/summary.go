@@ -30,9 +30,10 @@ func (e *Engine) Summarize(from, to []*world.Pod) *matrix.Summary {
 	for i, np := range e.w.Policies {
 		polIndex[np] = i
 	}
-	toNS := make([]int, len(to))
-	for i, d := range to {
-		toNS[i] = nsIndex[d.Namespace]
+	dests := e.destinations(to)
+	toNS := make([]int, len(dests))
+	for i, d := range dests {
+		toNS[i] = nsIndex[d.ep.Pod.Namespace]
 	}
 	pods := map[*world.Pod]bool{}
 	for _, set := range [][]*world.Pod{from, to} {
@@ -69,31 +70,30 @@ func (e *Engine) Summarize(from, to []*world.Pod) *matrix.Summary {
 				s, srcID := PodEndpoint(src), e.podID[src]
 				row := nsIndex[src.Namespace] * n
 				egSide := e.sides[Egress][srcID]
-				for j, dst := range to {
-					if dst == src {
+				for j := range dests {
+					dp := &dests[j]
+					if dp.ep.Pod == src {
 						continue
 					}
-					d, dstID := PodEndpoint(dst), e.podID[dst]
-					inSide := e.sides[Ingress][dstID]
-					for _, p := range dst.Ports {
-						eg, in = eg[:0], in[:0]
-						ok := !egSide.isolated() || e.admitters(egSide, d, dstID, dst, p, polIndex, &eg)
-						ok = ok && (!inSide.isolated() || e.admitters(inSide, s, srcID, dst, p, polIndex, &in))
-						pair := &c.pairs[row+toNS[j]]
-						if !ok {
-							pair[1]++
-							continue
-						}
-						pair[0]++
-						if !egSide.isolated() && !inSide.isolated() {
-							c.open++
-						}
-						for _, i := range eg {
-							c.egress[i]++
-						}
-						for _, i := range in {
-							c.ingress[i]++
-						}
+					inSide := e.sides[Ingress][dp.id]
+					p := world.Port{Port: dp.port, Protocol: dp.proto}
+					eg, in = eg[:0], in[:0]
+					ok := !egSide.isolated() || e.admitters(egSide, dp.ep, dp.id, dp.ep.Pod, p, polIndex, &eg)
+					ok = ok && (!inSide.isolated() || e.admitters(inSide, s, srcID, dp.ep.Pod, p, polIndex, &in))
+					pair := &c.pairs[row+toNS[j]]
+					if !ok {
+						pair[1]++
+						continue
+					}
+					pair[0]++
+					if !egSide.isolated() && !inSide.isolated() {
+						c.open++
+					}
+					for _, i := range eg {
+						c.egress[i]++
+					}
+					for _, i := range in {
+						c.ingress[i]++
 					}
 				}
 			}
