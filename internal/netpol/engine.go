@@ -348,10 +348,13 @@ func (e *Engine) id(ep Endpoint) int {
 // nil. subject is the pod whose policies apply, peer the other end.
 func (e *Engine) admitted(s side, peer Endpoint, peerID int, dst *world.Pod, port int32, proto corev1.Protocol) *rule {
 	for _, r := range s.rules {
-		if _, ok := r.portMatches(dst, port, proto); !ok {
+		// The peer first: a table lookup, where a named port scans the
+		// destination's ports. The rule admits only if both match, so the
+		// order does not change which rule is first.
+		if _, ok := r.peerMatches(peer, peerID); !ok {
 			continue
 		}
-		if _, ok := r.peerMatches(peer, peerID); ok {
+		if _, ok := r.portMatches(dst, port, proto); ok {
 			return r
 		}
 	}

@@ -147,10 +147,10 @@ func (e *Engine) admitters(s side, peer Endpoint, peerID int, dst *world.Pod, p 
 		if r.policy == last {
 			continue
 		}
-		if _, ok := r.portMatches(dst, p.Port, p.Protocol); !ok {
+		if _, ok := r.peerMatches(peer, peerID); !ok {
 			continue
 		}
-		if _, ok := r.peerMatches(peer, peerID); ok {
+		if _, ok := r.portMatches(dst, p.Port, p.Protocol); ok {
 			last = r.policy
 			*out = append(*out, polIndex[r.policy])
 		}
