@@ -123,6 +123,10 @@ func run(bin, dir string, formats []string, large, largeFile bool, runs int) err
 		}
 		os.Remove(world)
 	}
+	// Wall time is only comparable on an idle machine; say how busy it was.
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		fmt.Printf("(CPU is user+system time of the child; load average at the end: %s)\n", strings.Join(strings.Fields(string(b))[:3], " "))
+	}
 	if failed {
 		return errors.New("a target was missed")
 	}
