@@ -108,7 +108,9 @@ func run(bin, dir string, formats []string, large, largeFile bool, runs int) err
 				}
 				rs = append(rs, r)
 			}
-			os.Remove(out)
+			if out != os.DevNull { // never remove the device itself
+				os.Remove(out)
+			}
 			r := median(rs)
 			verdict := "ok"
 			if r.wall > s.maxTime || r.rss > s.maxRSS {
