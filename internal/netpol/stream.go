@@ -47,6 +47,11 @@ func (e *Engine) EachRow(from, to []*world.Pod, encode func(buf []byte, cells []
 		defer close(window)
 		defer close(jobs)
 		for _, src := range from {
+			select {
+			case <-stop:
+				return
+			default:
+			}
 			done := make(chan []byte, 1)
 			select {
 			case window <- done:
