@@ -15,7 +15,7 @@ FUZZTIME  ?= 10s
 FUZZEXECS ?= 3000x
 PKGS      := ./...
 
-.PHONY: all build test lint generate bench fuzz deps test-deps lab clean test-kind leak-check bench-class
+.PHONY: all build test lint generate bench bench-large fuzz deps test-deps lab clean test-kind leak-check bench-class
 
 all: build
 
@@ -84,6 +84,14 @@ bench:
 	         b=""; for (i=5;i<=NF;i+=2) if ($$(i+1)=="B/op") b=$$i; \
 	         t=$$3; u="ns"; if (t >= 1e6) { t=t/1e6; u="ms" } else if (t >= 1e3) { t=t/1e3; u="µs" }; \
 	         printf "%-40s %11.2f %s %12s  %s\n", $$1, t, u, b, extra }'
+	@echo
+	@echo "the real binary, 'netlab sim -f WORLD', worlds from internal/worldgen (median of 3; NETLAB_BENCH_LARGE=1 or 'make bench-large' adds 10,000 pods):"
+	@$(MAKE) -s build
+	@$(GO) run ./cmd/simbench -bin $(BIN) | tee -a bench.out
+
+## bench-large: the simulator table including 10,000 pods / 2,000 policies (about 140 M rows; minutes)
+bench-large: build
+	$(GO) run ./cmd/simbench -bin $(BIN) -large
 
 ## fuzz: longer fuzzing (FUZZTIME=5m make fuzz)
 fuzz:

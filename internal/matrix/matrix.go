@@ -5,7 +5,6 @@
 package matrix
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -101,54 +100,69 @@ func (m *Matrix) Allowed() int {
 	return n
 }
 
-// WriteJSON streams the matrix as {"results":[...]} without building it in
-// memory first (matrices of a million cells are normal).
+// WriteJSON writes the matrix as {"results":[...]}, a bounded batch of
+// cells at a time (matrices of a million cells are normal); it writes
+// exactly what a JSONEncoder given the same cells writes.
 func (m *Matrix) WriteJSON(w io.Writer) error {
-	bw := bufio.NewWriterSize(w, 64*1024)
-	bw.WriteString(`{"results":[`)
-	for i, c := range m.Results {
-		if i > 0 {
-			bw.WriteByte(',')
+	enc := NewJSONEncoder(w)
+	var buf []byte
+	for i := 0; i < len(m.Results); i += 4096 {
+		buf = AppendJSONCells(buf[:0], m.Results[i:min(i+4096, len(m.Results))])
+		if err := enc.Write(buf); err != nil {
+			return err
 		}
-		bw.WriteString("\n  ")
-		writeCell(bw, c)
 	}
-	if len(m.Results) > 0 {
-		bw.WriteByte('\n')
-	}
-	bw.WriteString("]}\n")
-	return bw.Flush()
+	return enc.Close()
 }
 
-func writeCell(w *bufio.Writer, c Cell) {
-	w.WriteString(`{"from":`)
-	writeString(w, c.From)
-	w.WriteString(`,"to":`)
-	writeString(w, c.To)
-	w.WriteString(`,"port":`)
-	w.WriteString(strconv.Itoa(int(c.Port)))
-	w.WriteString(`,"protocol":`)
-	writeString(w, c.Protocol)
-	w.WriteString(`,"allowed":`)
+// appendCell appends one cell as a JSON object.
+func appendCell(w []byte, c Cell) []byte {
+	w = append(w, `{"from":`...)
+	w = appendString(w, c.From)
+	w = append(w, `,"to":`...)
+	w = appendString(w, c.To)
+	w = append(w, `,"port":`...)
+	w = strconv.AppendInt(w, int64(c.Port), 10)
+	w = append(w, `,"protocol":`...)
+	w = appendString(w, c.Protocol)
+	w = append(w, `,"allowed":`...)
 	if c.Undecided() {
-		w.WriteString("null")
+		w = append(w, "null"...)
 	} else {
-		w.WriteString(strconv.FormatBool(c.Allowed))
+		w = strconv.AppendBool(w, c.Allowed)
 	}
 	if c.Detail != "" {
-		w.WriteString(`,"detail":`)
-		writeString(w, c.Detail)
+		w = append(w, `,"detail":`...)
+		w = appendString(w, c.Detail)
 	}
 	if c.Reason != "" {
-		w.WriteString(`,"reason":`)
-		writeString(w, c.Reason)
+		w = append(w, `,"reason":`...)
+		w = appendString(w, c.Reason)
 	}
-	w.WriteByte('}')
+	return append(w, '}')
 }
 
-func writeString(w *bufio.Writer, s string) {
-	b, _ := json.Marshal(s)
-	w.Write(b)
+// plain are the bytes encoding/json copies as they are.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
+// appendString appends s as encoding/json writes it: plain printable ASCII
+// (every pod name, namespace and protocol) is copied between quotes, and
+// anything else goes through encoding/json, so the bytes are the same.
+func appendString(w []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if !plain[s[i]] {
+			b, _ := json.Marshal(s)
+			return append(w, b...)
+		}
+	}
+	w = append(w, '"')
+	w = append(w, s...)
+	return append(w, '"')
 }
 
 // ReadJSON parses what WriteJSON (or any producer of the same schema) wrote.

@@ -43,13 +43,23 @@ func BenchmarkCompile(b *testing.B) {
 }
 
 // BenchmarkSimJSON is what 'netlab sim -o json' costs on the same world:
-// compile, decide every cell, stream the JSON.
+// compile, decide every cell, stream the JSON (rows encoded on every CPU).
 func BenchmarkSimJSON(b *testing.B) {
 	w := worldgen.Generate(1, worldgen.Options{Namespaces: 20, Pods: 1000, Policies: 200})
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if err := netpol.New(w).Matrix().WriteJSON(io.Discard); err != nil {
+		if err := netpol.New(w).WriteJSON(io.Discard, w.Pods, w.Pods); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkSimSummary is 'netlab sim -o summary' on the same world: every
+// cell decided, with every admitting policy found, only counts kept.
+func BenchmarkSimSummary(b *testing.B) {
+	w := worldgen.Generate(1, worldgen.Options{Namespaces: 20, Pods: 1000, Policies: 200})
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		netpol.New(w).Summarize(w.Pods, w.Pods)
 	}
 }

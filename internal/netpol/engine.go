@@ -351,10 +351,13 @@ func (e *Engine) id(ep Endpoint) int {
 // nil. subject is the pod whose policies apply, peer the other end.
 func (e *Engine) admitted(s side, peer Endpoint, peerID int, dst *world.Pod, port int32, proto corev1.Protocol) *rule {
 	for _, r := range s.rules {
-		if _, ok := r.portMatches(dst, port, proto); !ok {
+		// The peer first: a table lookup, where a named port scans the
+		// destination's ports. The rule admits only if both match, so the
+		// order does not change which rule is first.
+		if _, ok := r.peerMatches(peer, peerID); !ok {
 			continue
 		}
-		if _, ok := r.peerMatches(peer, peerID); ok {
+		if _, ok := r.portMatches(dst, port, proto); ok {
 			return r
 		}
 	}
@@ -365,7 +368,11 @@ func (e *Engine) admitted(s side, peer Endpoint, peerID int, dst *world.Pod, por
 // egress policies (when the source is a pod) and the destination's ingress
 // policies (when it is a pod). A pod may always reach itself.
 func (e *Engine) Allowed(src, dst Endpoint, port int32, proto corev1.Protocol) bool {
-	srcID, dstID := e.id(src), e.id(dst)
+	return e.allowed(src, dst, e.id(src), e.id(dst), port, proto)
+}
+
+// allowed is Allowed with the endpoints' identities already looked up.
+func (e *Engine) allowed(src, dst Endpoint, srcID, dstID int, port int32, proto corev1.Protocol) bool {
 	if src.Pod != nil && src.Pod == dst.Pod {
 		return true
 	}

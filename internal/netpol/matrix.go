@@ -2,6 +2,8 @@ package netpol
 
 import (
 	"runtime"
+
+	corev1 "k8s.io/api/core/v1"
 	"sync"
 
 	"github.com/netlab/netlab/internal/matrix"
@@ -20,11 +22,10 @@ func (e *Engine) Matrix() *matrix.Matrix {
 // allocated once: every row's offset is known before any cell is decided.
 func (e *Engine) MatrixOf(from, to []*world.Pod) *matrix.Matrix {
 	perSrc := 0
-	toKeys := make([]string, len(to))
+	dests := e.destinations(to)
 	toIndex := make(map[*world.Pod]int, len(to))
 	for i, d := range to {
 		perSrc += len(d.Ports)
-		toKeys[i] = d.Key()
 		toIndex[d] = i
 	}
 	offsets := make([]int, len(from)+1)
@@ -48,7 +49,7 @@ func (e *Engine) MatrixOf(from, to []*world.Pod) *matrix.Matrix {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				e.row(from[i], to, toKeys, cells[offsets[i]:offsets[i+1]])
+				e.row(from[i], dests, cells[offsets[i]:offsets[i+1]])
 			}
 		}()
 	}
@@ -56,19 +57,54 @@ func (e *Engine) MatrixOf(from, to []*world.Pod) *matrix.Matrix {
 	return &matrix.Matrix{Results: cells}
 }
 
+// destPort is one destination port: what deciding its cells needs, looked
+// up once for every row and laid out flat, so a row's scan stays in the
+// CPU's caches on worlds of thousands of pods.
+type destPort struct {
+	ep    Endpoint
+	key   string
+	id    int
+	port  int32
+	proto corev1.Protocol
+}
+
+// destinations lists every port of to, in canonical order.
+func (e *Engine) destinations(to []*world.Pod) []destPort {
+	n := 0
+	for _, dst := range to {
+		n += len(dst.Ports)
+	}
+	out := make([]destPort, 0, n)
+	for _, dst := range to {
+		d := PodEndpoint(dst)
+		key, id := dst.Key(), e.id(d)
+		for _, p := range dst.Ports {
+			out = append(out, destPort{ep: d, key: key, id: id, port: p.Port, proto: p.Protocol})
+		}
+	}
+	return out
+}
+
 // row fills out with the cells from src to every destination.
-func (e *Engine) row(src *world.Pod, to []*world.Pod, toKeys []string, out []matrix.Cell) {
+func (e *Engine) row(src *world.Pod, to []destPort, out []matrix.Cell) {
 	srcKey := src.Key()
 	s := PodEndpoint(src)
+	srcID := e.id(s) // looked up once per row, not per cell
 	k := 0
-	for i, dst := range to {
-		if dst == src {
+	for i := range to {
+		d := &to[i]
+		if d.ep.Pod == src {
 			continue
 		}
-		d := PodEndpoint(dst)
-		for _, p := range dst.Ports {
-			out[k] = e.Decide(s, d, p.Port, p.Protocol).Cell(srcKey, toKeys[i], p.Port, p.Protocol)
-			k++
+		if addressed(s) && addressed(d.ep) {
+			out[k] = matrix.Cell{
+				From: srcKey, To: d.key, Port: d.port, Protocol: string(d.proto),
+				Allowed: e.allowed(s, d.ep, srcID, d.id, d.port, d.proto),
+			}
+		} else {
+			// A pod without an address: the verdict may be undecided.
+			out[k] = e.Decide(s, d.ep, d.port, d.proto).Cell(srcKey, d.key, d.port, d.proto)
 		}
+		k++
 	}
 }

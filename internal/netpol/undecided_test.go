@@ -282,3 +282,38 @@ status: {podIP: 172.18.0.3, phase: Running}
 		}
 	}
 }
+
+// TestSummaryCountsUndecided checks that -o summary never counts an
+// undecided cell as blocked: its totals agree with the matrix's cells.
+// (Before the summary learnt the third answer, x/a -> x/b was "blocked".)
+func TestSummaryCountsUndecided(t *testing.T) {
+	ipBlockToB := policyYAML("x", "b-from-cidr", `{podSelector: {matchLabels: {app: b}}, ingress: [{from: [{ipBlock: {cidr: 0.0.0.0/0}}]}]}`)
+	w := addressWorld(t, ipBlockToB)
+	e := netpol.New(w)
+	var allowed, blocked, undecided int
+	for _, c := range e.Matrix().Results {
+		switch {
+		case c.Undecided():
+			undecided++
+		case c.Allowed:
+			allowed++
+		default:
+			blocked++
+		}
+	}
+	if undecided == 0 {
+		t.Fatal("the world has no undecided cell: the test proves nothing")
+	}
+	sum := e.Summarize(w.Pods, w.Pods)
+	if sum.Allowed != allowed || sum.Blocked != blocked || sum.Undecided != undecided {
+		t.Fatalf("summary allowed/blocked/undecided = %d/%d/%d, matrix says %d/%d/%d",
+			sum.Allowed, sum.Blocked, sum.Undecided, allowed, blocked, undecided)
+	}
+	var out strings.Builder
+	if err := sum.WriteSummary(&out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "not decidable") {
+		t.Errorf("summary text does not say some cells are not decidable:\n%s", out.String())
+	}
+}
