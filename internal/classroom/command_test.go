@@ -45,7 +45,7 @@ func TestGradeCommandClassroom(t *testing.T) {
 	if rp.notice != "Points 13.3/20" || rp.failed != "Some tests failed." {
 		t.Errorf("reporter: %+v", rp)
 	}
-	if !strings.Contains(stderr.String(), "Score: 13.3/20 points") || !strings.Contains(stderr.String(), "netpol-lab/client -> kube-system/coredns:53/UDP") {
+	if !strings.Contains(stderr.String(), "Score: 13.3/20 points") || !strings.Contains(stderr.String(), "netpol-lab/client -> kube-system/coredns:53/TCP,53/UDP") {
 		t.Errorf("the readable report is not in the log:\n%s", stderr.String())
 	}
 

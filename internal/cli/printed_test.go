@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/netlab/netlab/internal/currentlab"
 	"github.com/netlab/netlab/internal/testenv"
 	"github.com/netlab/netlab/labs"
 )
@@ -78,7 +79,10 @@ func TestPrintedCommandsWork(t *testing.T) {
 		t.Fatal(err)
 	}
 	sh := shell{t: t, dir: work, env: append(os.Environ(),
-		"PATH="+filepath.Dir(bin)+":"+os.Getenv("PATH"), "XDG_STATE_HOME="+filepath.Join(dir, "state"))}
+		"PATH="+filepath.Dir(bin)+":"+os.Getenv("PATH"), "XDG_STATE_HOME="+filepath.Join(dir, "state"),
+		// Its own current lab: other packages' tests run netlab up at the
+		// same time, and each up makes its lab current.
+		currentlab.Env+"="+filepath.Join(dir, "current"))}
 	other := fmt.Sprintf("pc%d", os.Getpid()%100000)
 	t.Cleanup(func() {
 		for _, l := range []string{other, "course"} {

@@ -16,8 +16,19 @@ import (
 	"github.com/netlab/netlab/internal/statefile"
 )
 
+// Env names the file that records the current lab instead of the default
+// (/run/netlab/current), as KUBECONFIG does for kubectl: a script or test
+// that must not share the machine's current lab with other netlab commands
+// running at the same time gives it its own.
+const Env = "NETLAB_CURRENT"
+
 // Path is the file that names the current lab.
-func Path() string { return filepath.Join(sandbox.StateRoot, "current") }
+func Path() string {
+	if p := os.Getenv(Env); p != "" {
+		return p
+	}
+	return filepath.Join(sandbox.StateRoot, "current")
+}
 
 type file struct {
 	Name string `json:"name"`
