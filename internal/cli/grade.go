@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -18,6 +20,7 @@ func newGradeCmd(s Streams) *cobra.Command {
 	var labName, submission, output, junitFile, where string
 	var pass float64
 	var timeout time.Duration
+	lim := course.DefaultLimits
 	cmd := &cobra.Command{
 		Use:   "grade --lab NAME --submission DIR",
 		Short: "Grade a submission in a fresh lab: every task, real probes, a score (for classroom CI)",
@@ -32,6 +35,18 @@ NetworkPolicies for that task, applied on top of the task's starting
 policies (same namespace/name replaces); a remove.txt there lists starting
 policies to delete (namespace/name per line). Tasks without a directory use
 the manifests directly in DIR. Only NetworkPolicy objects are accepted.
+
+A submission is treated as hostile input: nothing outside DIR is read (a
+task directory, manifest or remove.txt that is a symlink leading out of DIR
+is refused), only regular files are read (a FIFO is refused at once), and
+errors quote only a short, sanitised excerpt of the submission's files.
+Limits (a task whose answer exceeds one scores 0, with the reason): each
+file at most --max-file-size (default 1Mi), all files read at most
+--max-submission-size (default 8Mi), at most --max-files files (default
+1000) and entries in any directory.
+
+An interrupted grade (SIGINT, SIGTERM, SIGHUP, SIGPIPE) tears down its lab
+and exits with 128 + the signal's number (130 for SIGINT, 143 for SIGTERM).
 
 The exit status is 1 when the score is below --pass percent of the maximum
 (a task whose answer cannot be read or applied scores 0 and is reported),
@@ -53,7 +68,10 @@ and 1 with an error message when grading itself cannot run.`,
 			if err != nil {
 				return err
 			}
-			answers, err := course.ReadSubmission(submission, l)
+			if lim.MaxFiles <= 0 {
+				return fmt.Errorf("--max-files %d: want a positive number", lim.MaxFiles)
+			}
+			answers, err := course.ReadSubmissionLimits(submission, l, lim)
 			if err != nil {
 				return err
 			}
@@ -61,7 +79,25 @@ and 1 with an error message when grading itself cannot run.`,
 				return errNeedRoot
 			}
 			fmt.Fprintf(s.Err, "Grading %s against lab %s (%d tasks)\n", submission, l.Name, len(l.Tasks))
-			rep, errs, err := course.Grade(cmd.Context(), l, answers, course.GradeOptions{Backend: where, Timeout: timeout, Progress: s.Err})
+			for _, a := range answers {
+				for _, n := range a.Notes {
+					fmt.Fprintf(s.Err, "task %s: note: %s\n", a.Task.Name, n)
+				}
+			}
+			ctx, stop := onInterrupt(cmd.Context())
+			defer stop()
+			rep, errs, err := course.Grade(ctx, l, answers, course.GradeOptions{Backend: where, Timeout: timeout, Progress: s.Err})
+			stop()
+			var intr interrupted
+			if errors.As(context.Cause(ctx), &intr) {
+				ignoreInterrupts()
+				if err != nil && (errors.Is(err, course.ErrTeardown) || !errors.Is(err, intr)) {
+					fmt.Fprintf(s.Err, "grade: %v; %v\n", intr, err)
+				} else {
+					fmt.Fprintf(s.Err, "grade: %v: its lab is torn down\n", intr)
+				}
+				return ExitError{Code: intr.exitCode()}
+			}
 			if err != nil {
 				return err
 			}
@@ -131,6 +167,9 @@ and 1 with an error message when grading itself cannot run.`,
 	cmd.Flags().StringVar(&junitFile, "junit", "", "also write the JUnit report to this file")
 	cmd.Flags().Float64Var(&pass, "pass", 100, "pass mark in percent of the maximum score")
 	cmd.Flags().DurationVar(&timeout, "timeout", time.Second, "per-connection probe timeout")
+	cmd.Flags().Var(sizeFlag{&lim.MaxFileSize}, "max-file-size", "largest file of the submission read (a Kubernetes quantity: 1Mi, 512Ki)")
+	cmd.Flags().Var(sizeFlag{&lim.MaxSubmissionSize}, "max-submission-size", "most bytes read of the whole submission")
+	cmd.Flags().IntVar(&lim.MaxFiles, "max-files", lim.MaxFiles, "most files read of the submission, and entries of any directory in it")
 	return cmd
 }
 

@@ -212,6 +212,10 @@ func quoteExcerpt(s string) string {
 	return strconv.Quote(s)
 }
 
+// ErrTeardown marks Grade's error when removing its lab failed (what is
+// left is then in the error).
+var ErrTeardown = errors.New("tearing down")
+
 // GradeOptions shape a classroom grading run.
 type GradeOptions struct {
 	// Backend is backend.Sandbox (default) or backend.Kind.
@@ -268,8 +272,8 @@ func Grade(ctx context.Context, l *labs.Lab, answers []Answer, o GradeOptions) (
 		return nil, nil, fmt.Errorf("starting lab %s: %w", l.Name, err)
 	}
 	defer func() {
-		if derr := rt.Down(context.WithoutCancel(ctx), nil); derr != nil && err == nil {
-			err = fmt.Errorf("tearing down %s: %w", name, derr)
+		if derr := rt.Down(context.WithoutCancel(ctx), nil); derr != nil {
+			err = errors.Join(err, fmt.Errorf("%w %s: %w", ErrTeardown, name, derr))
 		}
 	}()
 	for _, a := range answers {

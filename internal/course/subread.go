@@ -9,6 +9,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -197,9 +198,14 @@ func fileKind(m fs.FileMode) string {
 	return "mode " + m.String()
 }
 
-// FormatSize writes n bytes as a Kubernetes quantity (1Mi, 512Ki, 100).
+// FormatSize writes n bytes as a Kubernetes quantity when it is a whole
+// number of Ki, Mi, ... (1Mi, 512Ki), else as "N bytes".
 func FormatSize(n int64) string {
-	return resource.NewQuantity(n, resource.BinarySI).String()
+	q := resource.NewQuantity(n, resource.BinarySI).String()
+	if q == strconv.FormatInt(n, 10) {
+		return q + " bytes"
+	}
+	return q
 }
 
 // join is path.Join for the submission's slash-separated paths.
