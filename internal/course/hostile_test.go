@@ -1,12 +1,16 @@
 package course_test
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/netlab/netlab/internal/course"
+	"github.com/netlab/netlab/internal/testenv"
 	"github.com/netlab/netlab/labs"
 )
 
@@ -247,6 +251,29 @@ func TestRemoveListedTwice(t *testing.T) {
 	}
 	if len(a.Notes) != 1 || !strings.Contains(a.Notes[0], "remove.txt:3") || !strings.Contains(a.Notes[0], "line 1") {
 		t.Errorf("notes %q: want one saying line 3 repeats line 1", a.Notes)
+	}
+}
+
+// TestGradeRemoveListedTwice grades it for real: the task passes (before,
+// it scored 0: networkpolicy "shop/freeze" not found).
+func TestGradeRemoveListedTwice(t *testing.T) {
+	testenv.RequireRoot(t)
+	lab := mustLab(t, "rollback")
+	dir := writeTree(t, map[string]string{
+		"restore/p.yaml":     lab.Tasks[0].SolutionYAML,
+		"restore/remove.txt": "shop/freeze\nshop/freeze\n",
+	})
+	answers, err := course.ReadSubmission(dir, lab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := fmt.Sprintf("t%d-rm2", os.Getpid()%10000)
+	rep, errs, err := course.Grade(context.Background(), lab, answers, course.GradeOptions{Instance: name, Self: self, Timeout: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Passed != len(lab.Tasks) || len(errs) > 0 {
+		t.Errorf("%d of %d tasks passed, errors %v", rep.Passed, len(lab.Tasks), errs)
 	}
 }
 
