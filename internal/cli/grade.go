@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -19,6 +21,7 @@ func newGradeCmd(s Streams) *cobra.Command {
 	var pass float64
 	var timeout time.Duration
 	var class classFlags
+	lim := course.DefaultLimits
 	cmd := &cobra.Command{
 		Use:   "grade --lab NAME (--submission DIR | --class DIR)",
 		Short: "Grade a submission in a fresh lab: every task, real probes, a score (for classroom CI)",
@@ -46,6 +49,18 @@ per student and task) and --html (a self-contained report: a heatmap of
 students x tasks and the flows most students get wrong). Its exit status
 is 1 when a submission could not be graded at all.
 
+A submission is treated as hostile input: nothing outside DIR is read (a
+task directory, manifest or remove.txt that is a symlink leading out of DIR
+is refused), only regular files are read (a FIFO is refused at once), and
+errors quote only a short, sanitised excerpt of the submission's files.
+Limits (a task whose answer exceeds one scores 0, with the reason): each
+file at most --max-file-size (default 1Mi), all files read at most
+--max-submission-size (default 8Mi), at most --max-files files (default
+1000) and entries in any directory.
+
+An interrupted grade (SIGINT, SIGTERM, SIGHUP, SIGPIPE) tears down its lab
+and exits with 128 + the signal's number (130 for SIGINT, 143 for SIGTERM).
+
 The exit status is 1 when the score is below --pass percent of the maximum
 (a task whose answer cannot be read or applied scores 0 and is reported),
 and 1 with an error message when grading itself cannot run.`,
@@ -67,6 +82,9 @@ and 1 with an error message when grading itself cannot run.`,
 			if err != nil {
 				return err
 			}
+			if lim.MaxFiles <= 0 {
+				return fmt.Errorf("--max-files %d: want a positive number", lim.MaxFiles)
+			}
 			if class.dir == "" && (class.csv != "" || class.html != "" || class.jobs != 0) {
 				return fmt.Errorf("--csv, --html and -j go with --class")
 			}
@@ -76,7 +94,7 @@ and 1 with an error message when grading itself cannot run.`,
 				}
 				return gradeClass(cmd.Context(), s, l, class, output, where, timeout)
 			}
-			answers, err := course.ReadSubmission(submission, l)
+			answers, err := course.ReadSubmissionLimits(submission, l, lim)
 			if err != nil {
 				return classroomFailed(s, output, l, err)
 			}
@@ -84,7 +102,25 @@ and 1 with an error message when grading itself cannot run.`,
 				return classroomFailed(s, output, l, errNeedRoot)
 			}
 			fmt.Fprintf(s.Err, "Grading %s against lab %s (%d tasks)\n", submission, l.Name, len(l.Tasks))
-			rep, errs, err := course.Grade(cmd.Context(), l, answers, course.GradeOptions{Backend: where, Timeout: timeout, Progress: s.Err})
+			for _, a := range answers {
+				for _, n := range a.Notes {
+					fmt.Fprintf(s.Err, "task %s: note: %s\n", a.Task.Name, n)
+				}
+			}
+			ctx, stop := onInterrupt(cmd.Context())
+			defer stop()
+			rep, errs, err := course.Grade(ctx, l, answers, course.GradeOptions{Backend: where, Timeout: timeout, Progress: s.Err})
+			stop()
+			var intr interrupted
+			if errors.As(context.Cause(ctx), &intr) {
+				ignoreInterrupts()
+				if err != nil && (errors.Is(err, course.ErrTeardown) || !errors.Is(err, intr)) {
+					fmt.Fprintf(s.Err, "grade: %v; %v\n", intr, err)
+				} else {
+					fmt.Fprintf(s.Err, "grade: %v: its lab is torn down\n", intr)
+				}
+				return ExitError{Code: intr.exitCode()}
+			}
 			if err != nil {
 				return classroomFailed(s, output, l, err)
 			}
@@ -162,6 +198,9 @@ and 1 with an error message when grading itself cannot run.`,
 	cmd.Flags().StringVar(&junitFile, "junit", "", "also write the JUnit report to this file")
 	cmd.Flags().Float64Var(&pass, "pass", 100, "pass mark in percent of the maximum score")
 	cmd.Flags().DurationVar(&timeout, "timeout", time.Second, "per-connection probe timeout")
+	cmd.Flags().Var(sizeFlag{&lim.MaxFileSize}, "max-file-size", "largest file of the submission read (a Kubernetes quantity: 1Mi, 512Ki)")
+	cmd.Flags().Var(sizeFlag{&lim.MaxSubmissionSize}, "max-submission-size", "most bytes read of the whole submission")
+	cmd.Flags().IntVar(&lim.MaxFiles, "max-files", lim.MaxFiles, "most files read of the submission, and entries of any directory in it")
 	return cmd
 }
 

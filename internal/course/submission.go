@@ -1,15 +1,16 @@
 package course
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+	"path"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/netlab/netlab/internal/backend"
 	"github.com/netlab/netlab/internal/grade"
@@ -30,16 +31,30 @@ type Answer struct {
 	Dir      string // where it was read from
 	Policies []*networkingv1.NetworkPolicy
 	Remove   []string
-	// Err is why the answer could not be read; the task then scores 0.
+	// Notes are remarks on an answer that was read (a policy listed twice
+	// in remove.txt), already made safe to print.
+	Notes []string
+	// Err is why the answer could not be read; the task then scores 0. Its
+	// message is safe to print (see Excerpt).
 	Err error
 }
 
-// ReadSubmission reads a submission directory for lab l. Each task's
+// ReadSubmission is ReadSubmissionLimits with DefaultLimits.
+func ReadSubmission(dir string, l *labs.Lab) ([]Answer, error) {
+	return ReadSubmissionLimits(dir, l, DefaultLimits)
+}
+
+// ReadSubmissionLimits reads a submission directory for lab l. Each task's
 // answer is the directory DIR/<task name>/ (or DIR/<task number>/) when it
 // exists, else the files directly in DIR. Only NetworkPolicy objects are
 // accepted: expectations come from netlab itself, never from a
 // submission, so any other object is an error that names its file.
-func ReadSubmission(dir string, l *labs.Lab) ([]Answer, error) {
+//
+// A submission is hostile input: nothing outside DIR is read (a symlink
+// leading out of it is refused), only regular files are opened (never
+// blocking on a FIFO), within lim, and error messages quote only a short,
+// sanitised excerpt of the submission's own files.
+func ReadSubmissionLimits(dir string, l *labs.Lab, lim Limits) ([]Answer, error) {
 	info, err := os.Stat(dir)
 	if err != nil {
 		return nil, fmt.Errorf("submission: %w", err)
@@ -47,47 +62,73 @@ func ReadSubmission(dir string, l *labs.Lab) ([]Answer, error) {
 	if !info.IsDir() {
 		return nil, fmt.Errorf("submission %s: not a directory", dir)
 	}
+	sub, err := openSubmission(dir, lim)
+	if err != nil {
+		return nil, err
+	}
+	defer sub.Close()
 	var out []Answer
 	for _, t := range l.Tasks {
 		a := Answer{Task: t, Dir: dir}
+		rel := "."
 		for _, d := range []string{t.Name, fmt.Sprint(t.Index + 1)} {
-			p := filepath.Join(dir, d)
-			if fi, err := os.Stat(p); err == nil && fi.IsDir() {
-				a.Dir = p
+			ok, err := sub.isDir(d)
+			if err != nil {
+				a.Err = err
+				break
+			}
+			if ok {
+				a.Dir, rel = sub.display(d), d
 				break
 			}
 		}
-		a.Policies, a.Remove, a.Err = readAnswer(a.Dir, t)
+		if a.Err == nil {
+			a.Policies, a.Remove, a.Notes, a.Err = readAnswer(sub, rel, t)
+		}
+		a.Err = safeError(a.Err)
 		out = append(out, a)
 	}
 	return out, nil
 }
 
-// readAnswer reads the manifests directly in dir (not its subdirectories,
+// readAnswer reads the manifests directly in rel (not its subdirectories,
 // which are other tasks' answers) and its remove list.
-func readAnswer(dir string, t *labs.Task) ([]*networkingv1.NetworkPolicy, []string, error) {
-	entries, err := os.ReadDir(dir)
+func readAnswer(sub *submissionFS, rel string, t *labs.Task) ([]*networkingv1.NetworkPolicy, []string, []string, error) {
+	entries, err := sub.list(rel)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	var files []string
+	objs := &world.Objects{}
+	var notes strings.Builder
+	var errs world.Errors
 	for _, e := range entries {
-		switch strings.ToLower(filepath.Ext(e.Name())) {
+		switch strings.ToLower(path.Ext(e.Name())) {
 		case ".yaml", ".yml", ".json":
-			if e.Type().IsRegular() {
-				files = append(files, filepath.Join(dir, e.Name()))
-			} else if !e.IsDir() {
-				return nil, nil, fmt.Errorf("%s: not a regular file", filepath.Join(dir, e.Name()))
+			if e.IsDir() {
+				continue
+			}
+			p := join(rel, e.Name())
+			data, err := sub.read(p)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			o, err := world.Parse(sub.display(p), data, &notes)
+			var es world.Errors
+			switch {
+			case errors.As(err, &es):
+				errs = append(errs, es...)
+			case err != nil:
+				return nil, nil, nil, err
+			default:
+				objs.Merge(o)
 			}
 		}
 	}
+	if len(errs) > 0 {
+		return nil, nil, nil, errs
+	}
 	var pols []*networkingv1.NetworkPolicy
-	if len(files) > 0 {
-		var notes strings.Builder
-		objs, err := world.Read(files, &notes)
-		if err != nil {
-			return nil, nil, err
-		}
+	if len(objs.Namespaces)+len(objs.Pods)+len(objs.Services)+len(objs.Policies) > 0 || notes.Len() > 0 {
 		var bad []string
 		for _, n := range strings.Split(strings.TrimSpace(notes.String()), "\n") {
 			if n != "" {
@@ -104,46 +145,76 @@ func readAnswer(dir string, t *labs.Task) ([]*networkingv1.NetworkPolicy, []stri
 			bad = append(bad, fmt.Sprintf("%s: Service %s/%s", o.Source, o.Obj.Namespace, o.Obj.Name))
 		}
 		if len(bad) > 0 {
-			return nil, nil, fmt.Errorf("a submission may only contain NetworkPolicies; the lab's pods, namespaces and services are fixed:\n  %s", strings.Join(bad, "\n  "))
+			return nil, nil, nil, fmt.Errorf("a submission may only contain NetworkPolicies; the lab's pods, namespaces and services are fixed:\n  %s", strings.Join(bad, "\n  "))
+		}
+		// A namespace the lab does not have is refused as the API
+		// server refuses it, naming the file.
+		have := t.StartWorld()
+		for _, o := range objs.Policies {
+			if have.Namespace(o.Obj.Namespace) == nil {
+				return nil, nil, nil, fmt.Errorf("%s: networkpolicy %s/%s: namespaces %q not found", o.Source, o.Obj.Namespace, o.Obj.Name, o.Obj.Namespace)
+			}
 		}
 		pols = objs.PolicyList()
-		// The same checks the lab applies when it starts (references to
-		// namespaces, duplicate names) — before anything is applied.
+		// The same checks the lab applies when it starts (duplicate
+		// names) — before anything is applied.
 		if _, err := world.Build(objs, nil); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
-	remove, err := readRemove(filepath.Join(dir, RemoveFile), t)
-	return pols, remove, err
+	remove, notesOut, err := readRemove(sub, join(rel, RemoveFile), t)
+	return pols, remove, notesOut, err
 }
 
-func readRemove(path string, t *labs.Task) ([]string, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+// readRemove reads a remove list: "namespace/name" of starting policies,
+// one a line; # comments and blank lines are ignored, and a policy listed
+// twice is removed once, with a note.
+func readRemove(sub *submissionFS, rel string, t *labs.Task) ([]string, []string, error) {
+	if !sub.exists(rel) {
+		return nil, nil, nil
 	}
+	data, err := sub.read(rel)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	defer f.Close()
 	starting := map[string]bool{}
 	for _, np := range t.Start {
 		starting[np.Namespace+"/"+np.Name] = true
 	}
-	var out []string
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
+	name := sub.display(rel)
+	var out, notes []string
+	first := map[string]int{}
+	for i, line := range strings.Split(string(data), "\n") {
+		n := i + 1
+		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
 		if !starting[line] {
-			return nil, fmt.Errorf("%s:%d: %q is not a starting policy of task %s (want namespace/name)", path, n, line, t.ID())
+			return nil, nil, fmt.Errorf("%s:%d: %s is not a starting policy of task %s (want namespace/name)", name, n, quoteExcerpt(line), t.ID())
 		}
+		if f, ok := first[line]; ok {
+			notes = append(notes, fmt.Sprintf("%s:%d: %s is listed again (first on line %d): removed once", name, n, line, f))
+			continue
+		}
+		first[line] = n
 		out = append(out, line)
 	}
-	return out, sc.Err()
+	return out, notes, nil
 }
+
+// quoteExcerpt quotes a short piece of a submission's file for an error.
+func quoteExcerpt(s string) string {
+	const max = 60
+	if utf8.RuneCountInString(s) > max {
+		s = string([]rune(s)[:max]) + "…"
+	}
+	return strconv.Quote(s)
+}
+
+// ErrTeardown marks Grade's error when removing its lab failed (what is
+// left is then in the error).
+var ErrTeardown = errors.New("tearing down")
 
 // GradeOptions shape a classroom grading run.
 type GradeOptions struct {
@@ -159,9 +230,13 @@ type GradeOptions struct {
 // Grade brings lab l up fresh, and for every task enters its starting
 // state, applies the submission's answer on top, probes and grades. An
 // answer that cannot be read or applied scores 0 for its task, with the
-// error in the result; grading goes on with the next task. The lab is
-// torn down at the end.
+// error (made safe to print) in the result; grading goes on with the next
+// task. The lab is torn down at the end, and also when ctx is cancelled
+// (an interrupted grade): grading then stops and Grade returns ctx's cause.
 func Grade(ctx context.Context, l *labs.Lab, answers []Answer, o GradeOptions) (rep *grade.Report, errs map[string]error, err error) {
+	if err := context.Cause(ctx); err != nil {
+		return nil, nil, err
+	}
 	rep = &grade.Report{}
 	errs = map[string]error{}
 	readable := 0
@@ -173,8 +248,9 @@ func Grade(ctx context.Context, l *labs.Lab, answers []Answer, o GradeOptions) (
 	if readable == 0 {
 		// Nothing to apply: no need for a lab to say every task scores 0.
 		for _, a := range answers {
-			errs[a.Task.Name] = a.Err
-			rep.Add(invalid(a.Task, a.Err))
+			aerr := safeError(a.Err)
+			errs[a.Task.Name] = aerr
+			rep.Add(invalid(a.Task, aerr))
 		}
 		return rep, errs, nil
 	}
@@ -190,17 +266,27 @@ func Grade(ctx context.Context, l *labs.Lab, answers []Answer, o GradeOptions) (
 		return nil, nil, fmt.Errorf("lab %s needs the internet host, which only the sandbox backend has", l.Name)
 	}
 	if err := UpLab(ctx, rt, l, o.Progress); err != nil {
+		if cause := context.Cause(ctx); cause != nil {
+			err = cause
+		}
 		return nil, nil, fmt.Errorf("starting lab %s: %w", l.Name, err)
 	}
 	defer func() {
-		if derr := rt.Down(context.WithoutCancel(ctx), nil); derr != nil && err == nil {
-			err = fmt.Errorf("tearing down %s: %w", name, derr)
+		if derr := rt.Down(context.WithoutCancel(ctx), nil); derr != nil {
+			err = errors.Join(err, fmt.Errorf("%w %s: %w", ErrTeardown, name, derr))
 		}
 	}()
 	for _, a := range answers {
+		if cause := context.Cause(ctx); cause != nil {
+			return nil, nil, cause
+		}
 		t := a.Task
 		res, aerr := gradeAnswer(ctx, rt, a, o.Timeout)
+		if cause := context.Cause(ctx); cause != nil {
+			return nil, nil, cause
+		}
 		if aerr != nil {
+			aerr = safeError(aerr)
 			errs[t.Name] = aerr
 			res = invalid(t, aerr)
 		}

@@ -174,9 +174,20 @@ func ApplyPolicies(ctx context.Context, name string, pols []*networkingv1.Networ
 	if err != nil {
 		return err
 	}
+	if err := applyPolicies(ctx, c, pols); err != nil {
+		return err
+	}
+	_, err = WaitEnforced(ctx, name, 10*time.Second)
+	return err
+}
+
+// applyPolicies applies pols through c, none of them unless every
+// policy's namespace exists (refused in the API server's own words,
+// `namespaces "x" not found`, before anything is created).
+func applyPolicies(ctx context.Context, c kubernetes.Interface, pols []*networkingv1.NetworkPolicy) error {
 	for _, np := range pols {
 		if _, err := c.CoreV1().Namespaces().Get(ctx, np.Namespace, metav1.GetOptions{}); apierrors.IsNotFound(err) {
-			return fmt.Errorf("networkpolicy %s/%s: namespace %q not found", np.Namespace, np.Name, np.Namespace)
+			return fmt.Errorf("networkpolicy %s/%s: namespaces %q not found", np.Namespace, np.Name, np.Namespace)
 		}
 	}
 	for _, np := range pols {
@@ -184,8 +195,7 @@ func ApplyPolicies(ctx context.Context, name string, pols []*networkingv1.Networ
 			return err
 		}
 	}
-	_, err = WaitEnforced(ctx, name, 10*time.Second)
-	return err
+	return nil
 }
 
 // DeletePolicies deletes policies ("ns/name"); every one must exist, or

@@ -39,9 +39,16 @@ func Change(name string, fn func(w *world.World) error) (enforcer.SyncStats, err
 	return stats, s.save()
 }
 
-// ApplyPolicies creates or replaces policies (by namespace/name).
+// ApplyPolicies creates or replaces policies (by namespace/name). A
+// policy in a namespace the lab does not have is refused, in the API
+// server's words, and then nothing is applied.
 func ApplyPolicies(name string, pols []*networkingv1.NetworkPolicy) (enforcer.SyncStats, error) {
 	return Change(name, func(w *world.World) error {
+		for _, np := range pols {
+			if w.Namespace(np.Namespace) == nil {
+				return fmt.Errorf("networkpolicy %s/%s: namespaces %q not found", np.Namespace, np.Name, np.Namespace)
+			}
+		}
 		for _, np := range pols {
 			replaced := false
 			for i, old := range w.Policies {
@@ -53,7 +60,6 @@ func ApplyPolicies(name string, pols []*networkingv1.NetworkPolicy) (enforcer.Sy
 			if !replaced {
 				w.Policies = append(w.Policies, np.DeepCopy())
 			}
-			w.EnsureNamespace(np.Namespace)
 		}
 		return nil
 	})

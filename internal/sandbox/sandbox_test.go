@@ -292,6 +292,21 @@ func TestInvalidChangeChangesNothing(t *testing.T) {
 	if _, err := sandbox.DeletePolicies(lab, []string{"netpol-lab/nope"}); err == nil {
 		t.Fatal("deleting a missing policy succeeded")
 	}
+	// A namespace the lab does not have: the API server's answer, and not
+	// even the valid policy before it is applied.
+	evil := policies(t, `
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: ok, namespace: netpol-lab}
+spec: {podSelector: {}, policyTypes: [Ingress]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: x, namespace: evil}
+spec: {podSelector: {}}`)
+	if _, err := sandbox.ApplyPolicies(lab, evil.PolicyList()); err == nil || !strings.Contains(err.Error(), `namespaces "evil" not found`) {
+		t.Fatalf("a policy in a namespace the lab does not have: %v", err)
+	}
 	after, _ := sandbox.Load(lab)
 	if after.Generation != before.Generation || len(after.World.Policies) != 0 {
 		t.Fatalf("state changed: generation %d -> %d", before.Generation, after.Generation)
