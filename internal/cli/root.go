@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"time"
 
 	"golang.org/x/term"
@@ -40,7 +41,7 @@ func Main(args []string, in io.Reader, out, errOut io.Writer) int {
 		if errors.As(err, &ee) {
 			return ee.Code
 		}
-		fmt.Fprintf(errOut, "error: %v\n", err)
+		fmt.Fprintf(errOut, "error: %v\n", platformError(err, runtime.GOOS))
 		return 1
 	}
 	return 0
@@ -79,7 +80,7 @@ func NewRoot(s Streams) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "netlab",
 		Short:         "Kubernetes NetworkPolicy labs: simulate, enforce, probe, grade",
-		Long:          rootLong,
+		Long:          rootLong + "\n\n" + platformHelp,
 		Example:       rootExample,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -92,6 +93,9 @@ func NewRoot(s Streams) *cobra.Command {
 			return runTUI(cmd.Context(), s, "", "", 700*time.Millisecond)
 		}
 		return cmd.Help()
+	}
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		return checkPlatform(cmd, runtime.GOOS)
 	}
 	root.SetIn(s.In)
 	root.SetOut(s.Out)

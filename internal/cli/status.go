@@ -3,7 +3,6 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
-	"syscall"
 
 	"github.com/netlab/netlab/internal/kindlab"
 	"github.com/netlab/netlab/internal/sandbox"
@@ -88,7 +87,7 @@ func newStatusCmd(s Streams) *cobra.Command {
 }
 
 func alive(pid int) string {
-	if pid > 0 && syscall.Kill(pid, 0) == nil {
+	if pid > 0 && processAlive(pid) {
 		return fmt.Sprintf("running (pid %d)", pid)
 	}
 	return "NOT RUNNING"

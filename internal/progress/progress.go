@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/netlab/netlab/internal/statefile"
@@ -134,10 +133,10 @@ func (s Store) Update(fn func(*File) error) error {
 		return fmt.Errorf("locking progress: %w", err)
 	}
 	defer lf.Close()
-	if err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX); err != nil {
+	if err := statefile.Lock(lf); err != nil {
 		return fmt.Errorf("locking progress: %w", err)
 	}
-	defer syscall.Flock(int(lf.Fd()), syscall.LOCK_UN)
+	defer statefile.Unlock(lf)
 	f, err := s.Load()
 	if err != nil {
 		return err

@@ -99,12 +99,12 @@ func stop(pid int) {
 	if pid <= 0 || !isNetlab(pid) {
 		return
 	}
-	syscall.Kill(pid, syscall.SIGTERM)
+	kill(pid, syscall.SIGTERM)
 	for i := 0; i < 50 && isNetlab(pid); i++ {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if isNetlab(pid) {
-		syscall.Kill(pid, syscall.SIGKILL)
+		kill(pid, syscall.SIGKILL)
 	}
 }
 

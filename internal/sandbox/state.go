@@ -20,7 +20,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/netlab/netlab/internal/statefile"
@@ -170,11 +169,11 @@ func lock(name string) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+	if err := statefile.Lock(f); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("locking lab %s: %w", name, err)
 	}
-	return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+	return func() { statefile.Unlock(f); f.Close() }, nil
 }
 
 // PodNS is the pod's network namespace name.

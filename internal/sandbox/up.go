@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/netlab/netlab/enforcer"
@@ -278,7 +277,7 @@ func spawn(self, logPath, netns string, args ...string) (int, error) {
 	}
 	cmd := exec.Command(name, argv...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.SysProcAttr = detached()
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("starting %s: %w", strings.Join(args[:2], " "), err)
 	}
