@@ -130,7 +130,7 @@ and 1 with an error message when grading itself cannot run.`,
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text, json or junit")
 	cmd.Flags().StringVar(&junitFile, "junit", "", "also write the JUnit report to this file")
 	cmd.Flags().Float64Var(&pass, "pass", 100, "pass mark in percent of the maximum score")
-	cmd.Flags().DurationVar(&timeout, "timeout", time.Second, "per-connection probe timeout")
+	addTimeoutFlag(cmd, &timeout, "")
 	return cmd
 }
 

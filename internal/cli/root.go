@@ -8,8 +8,8 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"time"
 
+	"github.com/netlab/netlab/internal/agent"
 	"golang.org/x/term"
 	"k8s.io/klog/v2"
 
@@ -90,7 +90,7 @@ func NewRoot(s Streams) *cobra.Command {
 	root.Args = cobra.NoArgs
 	root.RunE = func(cmd *cobra.Command, _ []string) error {
 		if f, ok := s.In.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-			return runTUI(cmd.Context(), s, "", "", 700*time.Millisecond)
+			return runTUI(cmd.Context(), s, "", "", agent.DefaultTimeout)
 		}
 		return cmd.Help()
 	}

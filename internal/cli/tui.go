@@ -38,7 +38,7 @@ fits 80x24 and has no colours when NO_COLOR is set.`,
 	}
 	cmd.Flags().StringVar(&where, "backend", "", "where labs start: sandbox, or kind (a real cluster; Docker); default: where the course lab runs, else sandbox")
 	cmd.Flags().StringVar(&lab, "lab", "", "start this lab at once instead of showing the picker")
-	cmd.Flags().DurationVar(&timeout, "timeout", 700*time.Millisecond, "per-connection probe timeout of the grid and checks")
+	addTimeoutFlag(cmd, &timeout, "of the grid and the checks")
 	return cmd
 }
 

@@ -35,7 +35,7 @@ type Session struct {
 	Instance string
 	// Self is the netlab binary agents run as (default: this executable).
 	Self string
-	// Timeout is the probe timeout (default 1s).
+	// Timeout is the probe timeout (0: agent.DefaultTimeout).
 	Timeout time.Duration
 	// Progress receives a line per step of long operations (nil: quiet).
 	Progress io.Writer
