@@ -27,7 +27,8 @@ func newTUICmd(s Streams) *cobra.Command {
 the task's brief, the reachability grid (probed again whenever you apply
 policies or change labels from another terminal), the enforcer's live
 verdicts, c to check, h for a hint, n for the next task. It runs the lab
-in the sandbox (root) and keeps your progress as 'netlab lab' does. It
+on the sandbox (root) or, with --backend kind, on a kind cluster, and
+keeps your progress as 'netlab lab' does. It
 fits 80x24 and has no colours when NO_COLOR is set.`,
 		Example: `  sudo netlab
   sudo netlab tui --lab default-deny`,

@@ -1,8 +1,9 @@
 // Package course is a learner's session in the embedded labs: which lab
 // runs, which task is current, checking it with real probes, hints, the
 // reference solution, and resetting a task. The session runs in one
-// sandbox lab (Instance) and remembers its place in the progress file, so
-// it survives 'netlab down' and 'netlab up'.
+// running lab (Instance) on the sandbox or the kind backend and remembers
+// its place in the progress file, so it survives 'netlab down' and
+// 'netlab up'.
 package course
 
 import (
@@ -22,7 +23,7 @@ import (
 	"github.com/netlab/netlab/labs"
 )
 
-// Instance is the sandbox lab the course runs in.
+// Instance is the name of the running lab the course uses, on either backend.
 const Instance = "course"
 
 // ErrNoCurrent means no lab was started yet.
@@ -31,7 +32,7 @@ var ErrNoCurrent = errors.New("no lab in progress: start one with 'netlab lab st
 // Session drives the course.
 type Session struct {
 	Store progress.Store
-	// Instance is the sandbox lab name (default Instance).
+	// Instance is the running lab's name (default Instance).
 	Instance string
 	// Self is the netlab binary agents run as (default: this executable).
 	Self string

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -15,7 +14,6 @@ import (
 	"github.com/netlab/netlab/internal/nodeimage"
 	"github.com/netlab/netlab/internal/world"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -454,17 +452,6 @@ func waitClusterDNS(ctx context.Context, client kubernetes.Interface) error {
 	})
 }
 
-func kubeconfigDefault(path string) string {
-	if path != "" {
-		return path
-	}
-	if env := os.Getenv("KUBECONFIG"); env != "" {
-		return strings.Split(env, string(filepath.ListSeparator))[0]
-	}
-	home, _ := os.UserHomeDir()
-	return filepath.Join(home, ".kube", "config")
-}
-
 // Down deletes the lab's kind cluster (kind's way, which also removes its
 // context from the kubeconfig) and its state.
 func Down(name, kubeconfig string, progress io.Writer) error {
@@ -504,5 +491,3 @@ func Leftovers(name string) []string {
 	}
 	return out
 }
-
-func isNotFound(err error) bool { return apierrors.IsNotFound(err) }

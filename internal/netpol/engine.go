@@ -387,9 +387,6 @@ func (e *Engine) Identity(p *world.Pod) (int, bool) {
 	return id, ok
 }
 
-// Identities is the number of distinct identities.
-func (e *Engine) Identities() int { return len(e.identities) }
-
 // ParseProtocol turns "tcp", "UDP", "sctp" into a protocol.
 func ParseProtocol(s string) (corev1.Protocol, error) {
 	switch p := corev1.Protocol(strings.ToUpper(s)); p {

@@ -240,7 +240,6 @@ func waitReady(ctx context.Context, s *State, timeout time.Duration) error {
 		missing := ""
 		for i := -1; i < len(s.Pods); i++ {
 			if _, err := os.Stat(readyFile(s.Name, i)); err != nil {
-				missing = fmt.Sprint(i)
 				if i >= 0 {
 					missing = s.Pods[i].Key
 				} else {
