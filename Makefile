@@ -10,6 +10,9 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X github.com/netlab/netlab/internal/cli.version=$(VERSION)
 FUZZTIME  ?= 10s
 PKGS      := ./...
+TOOLS     := $(CURDIR)/bin/tools
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)
 
 .PHONY: all build test lint generate bench fuzz deps lab clean test-kind
 
@@ -39,12 +42,23 @@ test: deps lint build kind-setup
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/world/
 	$(GO) test -run '^$$' -fuzz '^FuzzEngine$$' -fuzztime $(FUZZTIME) ./internal/netpol/
 
-## lint: gofmt and go vet must be clean
-lint:
+## lint: gofmt, go vet and staticcheck must be clean, and netlab must build
+## for macOS and Windows (sim, explain, lab list/lint, the kind backend)
+lint: $(STATICCHECK)
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) vet -tags e2e ./tui/e2e/
+	$(STATICCHECK) $(PKGS)
+	$(STATICCHECK) -tags e2e ./tui/e2e/
+	GOOS=darwin $(GO) build $(PKGS)
+	GOOS=windows $(GO) build $(PKGS)
+
+# staticcheck, pinned, built from the Go module proxy into bin/tools (the
+# version is in the file name, so changing it installs the new one).
+$(STATICCHECK):
+	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	mv $(TOOLS)/staticcheck $@
 
 ## generate: rebuild the eBPF objects with clang (Debian: clang llvm libbpf-dev)
 generate:
