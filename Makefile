@@ -14,6 +14,9 @@ FUZZTIME  ?= 10s
 # "context deadline exceeded" with no crasher). make fuzz keeps FUZZTIME.
 FUZZEXECS ?= 3000x
 PKGS      := ./...
+TOOLS     := $(CURDIR)/bin/tools
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)
 
 .PHONY: all build test lint generate bench bench-large fuzz deps test-deps lab clean test-kind leak-check bench-class
 
@@ -64,12 +67,23 @@ leak-check: build
 	if [ -n "$$left" ]; then echo "leak-check: labs left running by the tests:"; echo "$$left"; exit 1; fi
 	@echo "leak-check: nothing left behind"
 
-## lint: gofmt and go vet must be clean
-lint:
+## lint: gofmt, go vet and staticcheck must be clean, and netlab must build
+## for macOS and Windows (sim, explain, lab list/lint, the kind backend)
+lint: $(STATICCHECK)
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) vet -tags e2e ./tui/e2e/
+	$(STATICCHECK) $(PKGS)
+	$(STATICCHECK) -tags e2e ./tui/e2e/
+	GOOS=darwin $(GO) build $(PKGS)
+	GOOS=windows $(GO) build $(PKGS)
+
+# staticcheck, pinned, built from the Go module proxy into bin/tools (the
+# version is in the file name, so changing it installs the new one).
+$(STATICCHECK):
+	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	mv $(TOOLS)/staticcheck $@
 
 ## generate: rebuild the eBPF objects with clang (Debian: clang llvm libbpf-dev)
 generate:

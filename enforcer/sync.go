@@ -13,42 +13,6 @@ import (
 	"github.com/cilium/ebpf"
 )
 
-// Direction is the policy direction of the subject pod.
-type Direction uint8
-
-const (
-	// Ingress policy: traffic delivered to the subject pod.
-	Ingress Direction = 0
-	// Egress policy: traffic sent by the subject pod.
-	Egress Direction = 1
-)
-
-func (d Direction) String() string {
-	switch d {
-	case Ingress:
-		return "ingress"
-	case Egress:
-		return "egress"
-	}
-	return fmt.Sprintf("Direction(%d)", uint8(d))
-}
-
-// IP protocol numbers the dataplane polices.
-const (
-	ProtoTCP  uint8 = 6
-	ProtoUDP  uint8 = 17
-	ProtoSCTP uint8 = 132
-)
-
-// PeerAny is the peer of a rule that admits every peer (an empty from/to).
-const PeerAny uint32 = 0xffffffff
-
-// MaxRanges is how many port ranges one PolicyKey can hold.
-const MaxRanges = 16
-
-// NoPolicy is the policy and rule index of events that no rule decided.
-const NoPolicy = 0xffff
-
 // maxPolicyName is the longest policy name the policy_names map can hold
 // (the C value is 320 bytes including the terminating NUL); "namespace/name"
 // of a Kubernetes object needs at most 63+1+253 = 317.
@@ -66,71 +30,6 @@ const (
 	flagIsolatedIngress = 1
 	flagIsolatedEgress  = 2
 )
-
-// EndpointInfo is what the dataplane knows about a pod IP.
-type EndpointInfo struct {
-	// Identity is the numeric id of the pod's namespace + label set.
-	Identity uint32
-	// IsolatedIngress / IsolatedEgress: some policy selecting the pod has
-	// that policy type, so only what a rule admits is allowed.
-	IsolatedIngress, IsolatedEgress bool
-}
-
-// PortRange is an inclusive range of destination ports (Lo=0, Hi=65535 for
-// any port) together with the policy and rule that admitted it, for events.
-type PortRange struct {
-	Lo, Hi       uint16
-	Policy, Rule uint16
-}
-
-// PolicyKey says who may talk to whom: the subject identity, the peer (an
-// identity, a CIDR class id, or PeerAny), the subject's policy direction and
-// the IP protocol (ProtoTCP, ProtoUDP or ProtoSCTP).
-type PolicyKey struct {
-	Subject, Peer uint32
-	Dir           Direction
-	Proto         uint8
-}
-
-// State is the complete desired content of the dataplane maps.
-type State struct {
-	// Endpoints maps pod IPv4 addresses to their identity and isolation.
-	Endpoints map[netip.Addr]EndpointInfo
-	// Classes maps IPv4 CIDRs to class ids; the longest prefix matching an
-	// address gives the class that decides ipBlock membership.
-	Classes map[netip.Prefix]uint32
-	// Rules maps keys to at most MaxRanges port ranges. A key with no
-	// ranges admits nothing and is treated as absent.
-	Rules map[PolicyKey][]PortRange
-	// Policies names the policy indexes of PortRange ("namespace/name").
-	Policies []string
-
-	// Services are ClusterIPs whose backends are pods. With
-	// EgressAtDestination, a packet from a pod to one of them passes the
-	// sender's egress check at its own veth: kube-proxy rewrites the
-	// destination only later, in the node's network namespace.
-	Services []netip.Addr
-	// EgressAtDestination makes the ingress program check the sending
-	// pod's egress policy too, where the packet is delivered and both pod
-	// IPs are known. The kind backend sets it; the sandbox (no kube-proxy)
-	// does not, and judges egress at the source only.
-	EgressAtDestination bool
-	// Hosts are the node's own addresses: traffic between them and the
-	// node's pods is never policed (NetworkPolicy lets a node reach its
-	// pods, which kubelet's probes need). Empty in the sandbox.
-	Hosts []netip.Addr
-}
-
-// SyncStats counts the map entries a Sync wrote or deleted, over the
-// endpoints, cidr_classes, policy, services, hosts and config maps (policy names
-// are not counted).
-type SyncStats struct {
-	Added, Changed, Removed int
-}
-
-func (s SyncStats) String() string {
-	return fmt.Sprintf("%d added, %d changed, %d removed", s.Added, s.Changed, s.Removed)
-}
 
 // kernelState is a State in the exact form of the map keys and values.
 type kernelState struct {

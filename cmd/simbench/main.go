@@ -17,7 +17,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/netlab/netlab/internal/world"
@@ -179,15 +178,11 @@ func measure(bin, out string, args ...string) (result, error) {
 		return result{}, err
 	}
 	wall := time.Since(start)
-	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if !ok {
-		return result{}, errors.New("no rusage for the child")
+	cpu, rss, err := childUsage(cmd.ProcessState)
+	if err != nil {
+		return result{}, err
 	}
-	r := result{
-		wall: wall,
-		cpu:  time.Duration(ru.Utime.Nano() + ru.Stime.Nano()),
-		rss:  ru.Maxrss << 10, // KiB on Linux
-	}
+	r := result{wall: wall, cpu: cpu, rss: rss}
 	if f != nil {
 		if st, err := f.Stat(); err == nil {
 			r.outBytes = st.Size()

@@ -35,7 +35,10 @@ const (
 	detailErrorPrefix = "error: "
 )
 
-// DefaultTimeout is the per-target timeout used when Probe is given none.
+// DefaultTimeout is netlab's one probe timeout per connection: Probe's
+// when given none, the backends' when given none, and the default of every
+// --timeout flag. A blocked cell costs it once, as all cells are tried at
+// once.
 const DefaultTimeout = time.Second
 
 // ProbePayload is the datagram a UDP probe sends. It is shorter than any

@@ -152,7 +152,7 @@ func newAgentProbeCmd(s Streams) *cobra.Command {
 			return agent.ProbeJSON(s.Out, agent.Probe(cmd.Context(), targets, timeout, dnsServer))
 		},
 	}
-	cmd.Flags().DurationVar(&timeout, "timeout", time.Second, "per-connection timeout")
+	addTimeoutFlag(cmd, &timeout, "")
 	cmd.Flags().StringVar(&dnsServer, "dns", "", "DNS server for names (IP[:port])")
 	return cmd
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/netlab/netlab/internal/agent"
 	"github.com/netlab/netlab/internal/backend"
 	"github.com/netlab/netlab/internal/course"
 	"github.com/netlab/netlab/internal/grade"
@@ -52,7 +53,7 @@ run on the sandbox only.`,
 			if os.Geteuid() != 0 {
 				return errNeedRoot
 			}
-			sess, err := newSession(s, time.Second)
+			sess, err := newSession(s, agent.DefaultTimeout)
 			if err != nil {
 				return err
 			}
@@ -120,7 +121,7 @@ func newLabStatusCmd(s Streams) *cobra.Command {
 			if err := checkOutput(output, "text", "json"); err != nil {
 				return err
 			}
-			sess, err := newSession(s, time.Second)
+			sess, err := newSession(s, agent.DefaultTimeout)
 			if err != nil {
 				return err
 			}
@@ -229,7 +230,7 @@ starts. Exit status 1 when the task does not pass yet.`,
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
-	cmd.Flags().DurationVar(&timeout, "timeout", time.Second, "per-connection probe timeout")
+	addTimeoutFlag(cmd, &timeout, "")
 	return cmd
 }
 
@@ -239,7 +240,7 @@ func newLabHintCmd(s Streams) *cobra.Command {
 		Short: "Reveal the current task's next hint",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			sess, err := newSession(s, time.Second)
+			sess, err := newSession(s, agent.DefaultTimeout)
 			if err != nil {
 				return err
 			}
@@ -263,7 +264,7 @@ func newLabSolutionCmd(s Streams) *cobra.Command {
 		Short: "Show the reference solution of the current task (the task then earns no points)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			sess, err := newSession(s, time.Second)
+			sess, err := newSession(s, agent.DefaultTimeout)
 			if err != nil {
 				return err
 			}
@@ -298,7 +299,7 @@ func newLabResetCmd(s Streams) *cobra.Command {
 			if os.Geteuid() != 0 {
 				return errNeedRoot
 			}
-			sess, err := newSession(s, time.Second)
+			sess, err := newSession(s, agent.DefaultTimeout)
 			if err != nil {
 				return err
 			}

@@ -197,7 +197,7 @@ and 1 with an error message when grading itself cannot run.`,
 	cmd.Flags().StringVar(&class.html, "html", "", "with --class: write the HTML report to this file")
 	cmd.Flags().StringVar(&junitFile, "junit", "", "also write the JUnit report to this file")
 	cmd.Flags().Float64Var(&pass, "pass", 100, "pass mark in percent of the maximum score")
-	cmd.Flags().DurationVar(&timeout, "timeout", time.Second, "per-connection probe timeout")
+	addTimeoutFlag(cmd, &timeout, "")
 	cmd.Flags().Var(sizeFlag{&lim.MaxFileSize}, "max-file-size", "largest file of the submission read (a Kubernetes quantity: 1Mi, 512Ki)")
 	cmd.Flags().Var(sizeFlag{&lim.MaxSubmissionSize}, "max-submission-size", "most bytes read of the whole submission")
 	cmd.Flags().IntVar(&lim.MaxFiles, "max-files", lim.MaxFiles, "most files read of the submission, and entries of any directory in it")

@@ -180,6 +180,6 @@ packets, and the measurement must match; the lab is torn down afterwards.`,
 		},
 	}
 	cmd.Flags().BoolVar(&useSandbox, "sandbox", false, "also apply each reference solution in a sandbox lab and probe it (root)")
-	cmd.Flags().DurationVar(&timeout, "timeout", time.Second, "probe timeout per connection (with --sandbox)")
+	addTimeoutFlag(cmd, &timeout, "with --sandbox")
 	return cmd
 }

@@ -24,7 +24,7 @@ type probeFlags struct {
 }
 
 func (f *probeFlags) add(cmd *cobra.Command) {
-	cmd.Flags().DurationVar(&f.timeout, "timeout", time.Second, "per-connection timeout (a blocked cell costs this once; all cells run at once)")
+	addTimeoutFlag(cmd, &f.timeout, "")
 	cmd.Flags().StringArrayVar(&f.from, "from", nil, "only these sources: ns/pod, pod, or ns/ (repeatable)")
 	cmd.Flags().StringArrayVar(&f.to, "to", nil, "only these destinations (same forms)")
 	cmd.Flags().BoolVar(&f.byName, "by-name", false, "connect to <pod>.<ns> through the lab's DNS (DNS failure is reported as dns-failed)")

@@ -9,9 +9,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
-	"time"
 
+	"github.com/netlab/netlab/internal/agent"
 	"golang.org/x/term"
 	"k8s.io/klog/v2"
 
@@ -51,7 +52,7 @@ func Main(args []string, in io.Reader, out, errOut io.Writer) int {
 		if errors.As(err, &ee) {
 			return ee.Code
 		}
-		fmt.Fprintf(errOut, "error: %v\n", err)
+		fmt.Fprintf(errOut, "error: %v\n", platformError(err, runtime.GOOS))
 		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 			return 130
 		}
@@ -93,7 +94,7 @@ func NewRoot(s Streams) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "netlab",
 		Short:         "Kubernetes NetworkPolicy labs: simulate, enforce, probe, grade",
-		Long:          rootLong,
+		Long:          rootLong + "\n\n" + platformHelp,
 		Example:       rootExample,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -103,9 +104,12 @@ func NewRoot(s Streams) *cobra.Command {
 	root.Args = cobra.NoArgs
 	root.RunE = func(cmd *cobra.Command, _ []string) error {
 		if f, ok := s.In.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-			return runTUI(cmd.Context(), s, "", "", 700*time.Millisecond)
+			return runTUI(cmd.Context(), s, "", "", agent.DefaultTimeout)
 		}
 		return cmd.Help()
+	}
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		return checkPlatform(cmd, runtime.GOOS)
 	}
 	root.SetIn(s.In)
 	root.SetOut(s.Out)

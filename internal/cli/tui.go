@@ -29,7 +29,8 @@ func newTUICmd(s Streams) *cobra.Command {
 the task's brief, the reachability grid (probed again whenever you apply
 policies or change labels from another terminal), the enforcer's live
 verdicts, c to check, h for a hint, n for the next task. It runs the lab
-in the sandbox (root) and keeps your progress as 'netlab lab' does. It
+on the sandbox (root) or, with --backend kind, on a kind cluster, and
+keeps your progress as 'netlab lab' does. It
 fits 80x24 and has no colours when NO_COLOR is set.`,
 		Example: `  sudo netlab
   sudo netlab tui --lab default-deny`,
@@ -40,7 +41,7 @@ fits 80x24 and has no colours when NO_COLOR is set.`,
 	}
 	cmd.Flags().StringVar(&where, "backend", "", "where labs start: sandbox, or kind (a real cluster; Docker); default: where the course lab runs, else sandbox")
 	cmd.Flags().StringVar(&lab, "lab", "", "start this lab at once instead of showing the picker")
-	cmd.Flags().DurationVar(&timeout, "timeout", 700*time.Millisecond, "per-connection probe timeout of the grid and checks")
+	addTimeoutFlag(cmd, &timeout, "of the grid and the checks")
 	return cmd
 }
 

@@ -1,8 +1,9 @@
 // Package course is a learner's session in the embedded labs: which lab
 // runs, which task is current, checking it with real probes, hints, the
 // reference solution, and resetting a task. The session runs in one
-// sandbox lab (Instance) and remembers its place in the progress file, so
-// it survives 'netlab down' and 'netlab up'.
+// running lab (Instance) on the sandbox or the kind backend and remembers
+// its place in the progress file, so it survives 'netlab down' and
+// 'netlab up'.
 package course
 
 import (
@@ -22,7 +23,7 @@ import (
 	"github.com/netlab/netlab/labs"
 )
 
-// Instance is the sandbox lab the course runs in.
+// Instance is the name of the running lab the course uses, on either backend.
 const Instance = "course"
 
 // ErrNoCurrent means no lab was started yet.
@@ -34,11 +35,11 @@ var ErrNoMoreHints = errors.New("no more hints")
 // Session drives the course.
 type Session struct {
 	Store progress.Store
-	// Instance is the sandbox lab name (default Instance).
+	// Instance is the running lab's name (default Instance).
 	Instance string
 	// Self is the netlab binary agents run as (default: this executable).
 	Self string
-	// Timeout is the probe timeout (default 1s).
+	// Timeout is the probe timeout (0: agent.DefaultTimeout).
 	Timeout time.Duration
 	// Progress receives a line per step of long operations (nil: quiet).
 	Progress io.Writer

@@ -243,7 +243,7 @@ func startDaemon(ctx context.Context) error {
 	defer logFile.Close()
 	cmd := exec.Command(dockerd)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.SysProcAttr = detached()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start dockerd: %w", err)
 	}
@@ -267,7 +267,7 @@ func reloadDaemon() error {
 	if err != nil {
 		return fmt.Errorf("parse /var/run/docker.pid: %w", err)
 	}
-	return syscall.Kill(pid, syscall.SIGHUP)
+	return kill(pid, syscall.SIGHUP)
 }
 
 func waitDaemon(ctx context.Context, timeout time.Duration, ok func(Info) bool) (Info, error) {

@@ -83,22 +83,6 @@ func WriteText(w io.Writer, r *Result) error {
 	return err
 }
 
-// WriteReportText renders every result of a report and the total.
-func WriteReportText(w io.Writer, rep *Report) error {
-	for i, r := range rep.Results {
-		if i > 0 {
-			if _, err := fmt.Fprintln(w); err != nil {
-				return err
-			}
-		}
-		if err := WriteText(w, r); err != nil {
-			return err
-		}
-	}
-	_, err := fmt.Fprintf(w, "\nScore: %s/%d points, %d/%d tasks passed\n", FormatPoints(rep.Points), rep.MaxPoints, rep.Passed, len(rep.Results))
-	return err
-}
-
 func describeVerdict(r *Result) string {
 	switch r.Verdict {
 	case OverPermissive:
@@ -204,4 +188,20 @@ func JUnit(name string, results ...*Result) junit.Suites {
 // WriteJUnit writes JUnit XML for the results.
 func WriteJUnit(w io.Writer, name string, results ...*Result) error {
 	return junit.Write(w, JUnit(name, results...))
+}
+
+// WriteReportText renders every result of a report and the total.
+func WriteReportText(w io.Writer, rep *Report) error {
+	for i, r := range rep.Results {
+		if i > 0 {
+			if _, err := fmt.Fprintln(w); err != nil {
+				return err
+			}
+		}
+		if err := WriteText(w, r); err != nil {
+			return err
+		}
+	}
+	_, err := fmt.Fprintf(w, "\nScore: %s/%d points, %d/%d tasks passed\n", FormatPoints(rep.Points), rep.MaxPoints, rep.Passed, len(rep.Results))
+	return err
 }

@@ -106,26 +106,6 @@ func ensureBridgeAddr(link netlink.Link, gw netip.Prefix) error {
 	return nil
 }
 
-// DeleteBridge deletes the bridge name. A bridge that does not exist is not
-// an error; a link of another type with that name is, and is left alone.
-// Pods attached to the bridge lose their uplink but are not deleted.
-func DeleteBridge(name string) error {
-	link, err := netlink.LinkByName(name)
-	if isNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("hostnet: delete bridge %s: %w", name, err)
-	}
-	if _, ok := link.(*netlink.Bridge); !ok {
-		return fmt.Errorf("hostnet: delete bridge %s: it is a %s link, not a bridge; not deleting", name, link.Type())
-	}
-	if err := netlink.LinkDel(link); err != nil && !isNotFound(err) {
-		return fmt.Errorf("hostnet: delete bridge %s: %w", name, err)
-	}
-	return nil
-}
-
 // checkIfName rejects names the kernel would refuse, with a clearer
 // message than EINVAL.
 func checkIfName(name string) error {

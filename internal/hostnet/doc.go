@@ -8,15 +8,10 @@
 // attached to the lab's bridge, which carries the pods' gateway address.
 // The host-side veth is where the enforcer attaches its eBPF programs.
 //
-// Hosts with Docker drop bridged traffic in the iptables FORWARD chain
-// (policy DROP with br_netfilter on); EnsureForwardAccept and
-// RemoveForwardAccept manage netlab's own exception, and
-// ForwardingDiagnosis explains the host's state for `netlab doctor`.
-//
-// Every function acts on the network namespace of the calling thread (the
-// iptables commands it runs inherit it), so a sandbox may build its bridge
-// and host veths inside a private "node" namespace entered with
-// InNamespace; pod namespaces are always new ones.
+// Every function acts on the network namespace of the calling thread, so
+// the sandbox builds each lab's bridge and host veths inside a private
+// "node" namespace entered with InNamespace (where Docker's FORWARD DROP
+// policy on the host never applies); pod namespaces are always new ones.
 //
 // Everything here needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) and Linux;
 // on other systems every function fails with ErrUnsupported.

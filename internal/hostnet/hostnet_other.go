@@ -16,8 +16,6 @@ type Bridge struct {
 
 func CreateBridge(string, netip.Prefix) (*Bridge, error) { return nil, ErrUnsupported }
 
-func DeleteBridge(string) error { return ErrUnsupported }
-
 func CreatePod(string, string, string, netip.Prefix, netip.Addr) (int, error) {
 	return 0, ErrUnsupported
 }
@@ -25,13 +23,3 @@ func CreatePod(string, string, string, netip.Prefix, netip.Addr) (int, error) {
 func DeletePod(string, string) error { return ErrUnsupported }
 
 func InNamespace(string, func() error) error { return ErrUnsupported }
-
-func EnsureForwardAccept(string) (bool, error) { return false, ErrUnsupported }
-
-func RemoveForwardAccept(string) error { return ErrUnsupported }
-
-func ForwardingDiagnosis() []string {
-	return []string{"the sandbox backend needs Linux"}
-}
-
-func Leftovers(string) ([]string, error) { return nil, ErrUnsupported }

@@ -155,7 +155,7 @@ func TestKindLab(t *testing.T) {
 	check("open, by pod DNS name", ProbeOptions{ByName: true})
 
 	apply(examplePolicies(t, "01-default-deny.yaml")...)
-	m = check("default-deny", ProbeOptions{})
+	check("default-deny", ProbeOptions{})
 	mByName := check("default-deny, by name", ProbeOptions{ByName: true})
 	for _, cell := range mByName.Results {
 		if strings.HasPrefix(cell.From, "netpol-lab/") && cell.Detail != matrix.DetailDNSFailed {

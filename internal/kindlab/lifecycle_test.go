@@ -36,7 +36,7 @@ func (f *fakeClusters) KubeConfig(string, bool) (string, error) {
 func (f *fakeClusters) ExportKubeConfig(string, string, bool) error { return nil }
 func (f *fakeClusters) ListNodes(string) ([]nodes.Node, error)      { return nil, nil }
 
-func fake(t *testing.T, existing ...string) *fakeClusters {
+func fakeKind(t *testing.T, existing ...string) *fakeClusters {
 	t.Helper()
 	f := &fakeClusters{existing: existing}
 	old := newClusters
@@ -54,7 +54,7 @@ func emptyWorld() *world.World { return &world.World{} }
 // and says how to fix it. Before the fix it created the cluster first and
 // failed at the image, leaving the cluster.
 func TestUpChecksBinaryFirst(t *testing.T) {
-	f := fake(t)
+	f := fakeKind(t)
 	t.Chdir(t.TempDir()) // no netlab source tree to rebuild from
 	_, err := Up(context.Background(), emptyWorld(), Options{Name: "t18", Self: "/bin/true", NodeImage: "img"})
 	if err == nil || !strings.Contains(err.Error(), "make build") || !strings.Contains(err.Error(), "dynamically linked") {
@@ -78,7 +78,7 @@ func TestFailedUpDeletesItsCluster(t *testing.T) {
 	}
 	t.Cleanup(func() { imageFor = old })
 
-	f := fake(t)
+	f := fakeKind(t)
 	if _, err := Up(context.Background(), emptyWorld(), Options{Name: "t18", NodeImage: "img"}); err == nil {
 		t.Fatal("up with a failing step succeeded")
 	}
@@ -89,7 +89,7 @@ func TestFailedUpDeletesItsCluster(t *testing.T) {
 		t.Errorf("failed up left %s", Dir("t18"))
 	}
 
-	f = fake(t, "theirs")
+	f = fakeKind(t, "theirs")
 	if _, err := Up(context.Background(), emptyWorld(), Options{Name: "theirs", NodeImage: "img"}); err == nil {
 		t.Fatal("up with a failing step succeeded")
 	}

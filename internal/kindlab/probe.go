@@ -292,7 +292,7 @@ func serviceFor(w *world.World, dst *world.Pod, p world.Port) (*world.Service, i
 
 func probeSnapshot(ctx context.Context, c kubernetes.Interface, cfg *rest.Config, st *State, snap *Snapshot, o ProbeOptions) (*matrix.Matrix, error) {
 	if o.Timeout <= 0 {
-		o.Timeout = time.Second
+		o.Timeout = agent.DefaultTimeout
 	}
 	type batch struct {
 		src     *world.Pod
@@ -413,7 +413,7 @@ func waitMatrix(ctx context.Context, name string) error {
 		if err != nil {
 			return err
 		}
-		m, err := probeSnapshot(ctx, c, cfg, st, snap, ProbeOptions{Timeout: time.Second})
+		m, err := probeSnapshot(ctx, c, cfg, st, snap, ProbeOptions{Timeout: agent.DefaultTimeout})
 		if err != nil {
 			return err
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -16,7 +15,6 @@ import (
 	"github.com/netlab/netlab/internal/statefile"
 	"github.com/netlab/netlab/internal/world"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -496,16 +494,3 @@ func waitClusterDNS(ctx context.Context, client kubernetes.Interface) error {
 		return nil
 	})
 }
-
-func kubeconfigDefault(path string) string {
-	if path != "" {
-		return path
-	}
-	if env := os.Getenv("KUBECONFIG"); env != "" {
-		return strings.Split(env, string(filepath.ListSeparator))[0]
-	}
-	home, _ := os.UserHomeDir()
-	return filepath.Join(home, ".kube", "config")
-}
-
-func isNotFound(err error) bool { return apierrors.IsNotFound(err) }

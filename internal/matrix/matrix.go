@@ -165,15 +165,6 @@ func appendString(w []byte, s string) []byte {
 	return append(w, '"')
 }
 
-// ReadJSON parses what WriteJSON (or any producer of the same schema) wrote.
-func ReadJSON(r io.Reader) (*Matrix, error) {
-	var m Matrix
-	if err := json.NewDecoder(r).Decode(&m); err != nil {
-		return nil, fmt.Errorf("reading matrix JSON: %w", err)
-	}
-	return &m, nil
-}
-
 // Mismatch is a cell on which two matrices disagree.
 type Mismatch struct {
 	Key      Key

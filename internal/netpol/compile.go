@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/netlab/netlab/enforcer"
 	"github.com/netlab/netlab/internal/world"
 	corev1 "k8s.io/api/core/v1"
 )
@@ -14,8 +15,9 @@ import (
 // evaluate with a handful of hash lookups: endpoints (IP -> identity and
 // isolation), address classes (longest-prefix match -> class), and rules
 // keyed by (subject, peer, direction, protocol) holding port ranges. The
-// eBPF enforcer loads exactly this; Verdict evaluates it the way the kernel
-// program does, so tests can prove the lowering exact against Allowed.
+// eBPF enforcer loads exactly this (an enforcer.State); its Verdict
+// evaluates it the way the kernel program does, so tests can prove the
+// lowering exact against Allowed.
 //
 // Dataplane identities are finer than the engine's: two pods share one only
 // if they have the same namespace and labels, the same named ports, and the
@@ -23,51 +25,16 @@ import (
 // (selectors, named-port resolution on the destination, ipBlock membership),
 // so keying rules by dataplane identity loses nothing.
 
-// PeerAny is the peer of rules that admit every peer (an empty from/to).
-const PeerAny uint32 = 0xffffffff
-
 // ClassBase is added to class numbers so they never collide with identities.
 const ClassBase uint32 = 0x80000000
 
-// DPEndpoint is what the dataplane knows of a pod address.
-type DPEndpoint struct {
-	Identity        uint32
-	IsolatedIngress bool
-	IsolatedEgress  bool
-}
-
-// DPKey keys the rules: the subject's identity (whose policy it is), the
-// peer (an identity, a class, or PeerAny), direction and protocol.
-type DPKey struct {
-	Subject, Peer uint32
-	Dir           Direction
-	Proto         corev1.Protocol
-}
-
-// DPRange is an inclusive port range and the policy/rule it came from.
-type DPRange struct {
-	Lo, Hi       uint16
-	Policy, Rule uint16
-}
-
-// Dataplane is the lowered form of a world's policies.
-type Dataplane struct {
-	Endpoints map[netip.Addr]DPEndpoint
-	Classes   map[netip.Prefix]uint32
-	Rules     map[DPKey][]DPRange
-	// Policies names policy indexes ("ns/name") for verdict events.
-	Policies []string
-}
-
-// MaxRanges is how many port ranges one rule key may hold in the kernel.
-const MaxRanges = 16
-
-// Lower compiles the engine's world for a packet filter.
-func (e *Engine) Lower() (*Dataplane, error) {
-	dp := &Dataplane{
-		Endpoints: map[netip.Addr]DPEndpoint{},
+// Lower compiles the engine's world for a packet filter: the enforcer's
+// maps, less what a backend adds (services, hosts, EgressAtDestination).
+func (e *Engine) Lower() (*enforcer.State, error) {
+	dp := &enforcer.State{
+		Endpoints: map[netip.Addr]enforcer.EndpointInfo{},
 		Classes:   map[netip.Prefix]uint32{},
-		Rules:     map[DPKey][]DPRange{},
+		Rules:     map[enforcer.PolicyKey][]enforcer.PortRange{},
 	}
 	policyIndex := map[string]uint16{}
 	for i, np := range e.w.Policies {
@@ -106,7 +73,7 @@ func (e *Engine) Lower() (*Dataplane, error) {
 		if _, ok := e.podID[p]; !ok || !p.IP.IsValid() {
 			continue // hostNetwork pods are node traffic; no address, no packets
 		}
-		class := lpm(dp.Classes, p.IP)
+		class := dp.Class(p.IP)
 		var named []string
 		for _, cp := range p.Ports {
 			if cp.Name != "" {
@@ -120,7 +87,7 @@ func (e *Engine) Lower() (*Dataplane, error) {
 			byKey[key] = id
 		}
 		pods = append(pods, dpPod{pod: p, id: id, class: class})
-		dp.Endpoints[p.IP] = DPEndpoint{
+		dp.Endpoints[p.IP] = enforcer.EndpointInfo{
 			Identity:        id,
 			IsolatedIngress: e.sides[Ingress][e.podID[p]].isolated(),
 			IsolatedEgress:  e.sides[Egress][e.podID[p]].isolated(),
@@ -135,8 +102,9 @@ func (e *Engine) Lower() (*Dataplane, error) {
 			ids = append(ids, p.id)
 		}
 	}
-	add := func(k DPKey, r DPRange) {
-		dp.Rules[k] = append(dp.Rules[k], r)
+	add := func(subject, peer uint32, dir Direction, proto corev1.Protocol, lo, hi, policy, rule uint16) {
+		k := enforcer.PolicyKey{Subject: subject, Peer: peer, Dir: dir, Proto: IPProtocol(proto)}
+		dp.Rules[k] = append(dp.Rules[k], enforcer.PortRange{Lo: lo, Hi: hi, Policy: policy, Rule: rule})
 	}
 	for _, subjID := range ids {
 		subj := rep[subjID]
@@ -151,7 +119,7 @@ func (e *Engine) Lower() (*Dataplane, error) {
 				}
 				var peers []peerKey
 				if r.allPeers {
-					peers = append(peers, peerKey{key: PeerAny})
+					peers = append(peers, peerKey{key: enforcer.PeerAny})
 				}
 				for _, p := range r.peers {
 					if p.ids != nil {
@@ -176,23 +144,23 @@ func (e *Engine) Lower() (*Dataplane, error) {
 					// the peer covers.
 					if r.allPorts {
 						for _, proto := range []corev1.Protocol{corev1.ProtocolTCP, corev1.ProtocolUDP, corev1.ProtocolSCTP} {
-							add(DPKey{subjID, pk.key, dir, proto}, DPRange{0, 65535, pol, uint16(r.index)})
+							add(subjID, pk.key, dir, proto, 0, 65535, pol, uint16(r.index))
 						}
 						continue
 					}
 					for _, pr := range r.ports {
 						switch {
 						case pr.any:
-							add(DPKey{subjID, pk.key, dir, pr.proto}, DPRange{0, 65535, pol, uint16(r.index)})
+							add(subjID, pk.key, dir, pr.proto, 0, 65535, pol, uint16(r.index))
 						case pr.name == "":
-							add(DPKey{subjID, pk.key, dir, pr.proto}, DPRange{uint16(pr.port), uint16(pr.end), pol, uint16(r.index)})
+							add(subjID, pk.key, dir, pr.proto, uint16(pr.port), uint16(pr.end), pol, uint16(r.index))
 						case dir == Ingress:
 							if cp, ok := subj.pod.NamedPort(pr.name, pr.proto); ok {
-								add(DPKey{subjID, pk.key, dir, pr.proto}, DPRange{uint16(cp.Port), uint16(cp.Port), pol, uint16(r.index)})
+								add(subjID, pk.key, dir, pr.proto, uint16(cp.Port), uint16(cp.Port), pol, uint16(r.index))
 							}
 						case pk.pod != nil:
 							if cp, ok := pk.pod.NamedPort(pr.name, pr.proto); ok {
-								add(DPKey{subjID, pk.key, dir, pr.proto}, DPRange{uint16(cp.Port), uint16(cp.Port), pol, uint16(r.index)})
+								add(subjID, pk.key, dir, pr.proto, uint16(cp.Port), uint16(cp.Port), pol, uint16(r.index))
 							}
 						default:
 							// Egress to "any" or a class with a named port:
@@ -200,11 +168,11 @@ func (e *Engine) Lower() (*Dataplane, error) {
 							// the identities of pods the peer covers.
 							for _, t := range ids {
 								tp := rep[t]
-								if pk.key != PeerAny && tp.class != pk.key {
+								if pk.key != enforcer.PeerAny && tp.class != pk.key {
 									continue
 								}
 								if cp, ok := tp.pod.NamedPort(pr.name, pr.proto); ok {
-									add(DPKey{subjID, t, dir, pr.proto}, DPRange{uint16(cp.Port), uint16(cp.Port), pol, uint16(r.index)})
+									add(subjID, t, dir, pr.proto, uint16(cp.Port), uint16(cp.Port), pol, uint16(r.index))
 								}
 							}
 						}
@@ -215,8 +183,8 @@ func (e *Engine) Lower() (*Dataplane, error) {
 	}
 	for k, rs := range dp.Rules {
 		rs = mergeRanges(rs)
-		if len(rs) > MaxRanges {
-			return nil, fmt.Errorf("identity %d %s %s: %d port ranges after merging, the dataplane holds %d", k.Subject, k.Dir, k.Proto, len(rs), MaxRanges)
+		if len(rs) > enforcer.MaxRanges {
+			return nil, fmt.Errorf("identity %d %s %s: %d port ranges after merging, the dataplane holds %d", k.Subject, k.Dir, enforcer.ProtoName(k.Proto), len(rs), enforcer.MaxRanges)
 		}
 		dp.Rules[k] = rs
 	}
@@ -233,38 +201,27 @@ func excepted(except []netip.Prefix, prefix netip.Prefix) bool {
 	return false
 }
 
-// lpm is the longest-prefix match of ip among the classes (0 if none).
-func lpm(classes map[netip.Prefix]uint32, ip netip.Addr) uint32 {
-	best, bits := uint32(0), -1
-	for p, c := range classes {
-		if p.Contains(ip) && p.Bits() > bits {
-			best, bits = c, p.Bits()
-		}
-	}
-	return best
-}
-
 // mergeRanges sorts ranges, drops duplicates and ranges inside another, and
 // joins overlapping or adjacent ones (keeping the first policy/rule for
-// events) only when there are more than MaxRanges.
-func mergeRanges(rs []DPRange) []DPRange {
+// events) only when there are more than enforcer.MaxRanges.
+func mergeRanges(rs []enforcer.PortRange) []enforcer.PortRange {
 	sort.Slice(rs, func(i, j int) bool {
 		if rs[i].Lo != rs[j].Lo {
 			return rs[i].Lo < rs[j].Lo
 		}
 		return rs[i].Hi > rs[j].Hi
 	})
-	var out []DPRange
+	var out []enforcer.PortRange
 	for _, r := range rs {
 		if n := len(out); n > 0 && r.Lo >= out[n-1].Lo && r.Hi <= out[n-1].Hi {
 			continue // inside the previous range
 		}
 		out = append(out, r)
 	}
-	if len(out) <= MaxRanges {
+	if len(out) <= enforcer.MaxRanges {
 		return out
 	}
-	var joined []DPRange
+	var joined []enforcer.PortRange
 	for _, r := range out {
 		if n := len(joined); n > 0 && uint32(r.Lo) <= uint32(joined[n-1].Hi)+1 {
 			joined[n-1].Hi = max(joined[n-1].Hi, r.Hi)
@@ -275,36 +232,13 @@ func mergeRanges(rs []DPRange) []DPRange {
 	return joined
 }
 
-// Verdict evaluates the dataplane form for one packet the way the kernel
-// program does (without connection tracking): the source's egress where the
-// source is a known endpoint, then the destination's ingress.
-func (dp *Dataplane) Verdict(src, dst netip.Addr, port uint16, proto corev1.Protocol) bool {
-	if src == dst {
-		return true // a pod's traffic to itself never leaves it
+// IPProtocol is the IP protocol number of p as the dataplane keys it.
+func IPProtocol(p corev1.Protocol) uint8 {
+	switch p {
+	case corev1.ProtocolUDP:
+		return enforcer.ProtoUDP
+	case corev1.ProtocolSCTP:
+		return enforcer.ProtoSCTP
 	}
-	if ep, ok := dp.Endpoints[src]; ok && ep.IsolatedEgress && !dp.admits(ep.Identity, dst, Egress, port, proto) {
-		return false
-	}
-	if ep, ok := dp.Endpoints[dst]; ok && ep.IsolatedIngress && !dp.admits(ep.Identity, src, Ingress, port, proto) {
-		return false
-	}
-	return true
-}
-
-func (dp *Dataplane) admits(subject uint32, peer netip.Addr, dir Direction, port uint16, proto corev1.Protocol) bool {
-	keys := []uint32{PeerAny}
-	if ep, ok := dp.Endpoints[peer]; ok {
-		keys = append(keys, ep.Identity)
-	}
-	if c := lpm(dp.Classes, peer); c != 0 {
-		keys = append(keys, c)
-	}
-	for _, k := range keys {
-		for _, r := range dp.Rules[DPKey{subject, k, dir, proto}] {
-			if port >= r.Lo && port <= r.Hi {
-				return true
-			}
-		}
-	}
-	return false
+	return enforcer.ProtoTCP
 }

@@ -39,7 +39,7 @@ func TestLowerIsExact(t *testing.T) {
 			if want {
 				allowed++
 			}
-			if got := dp.Verdict(src.IP, dst.IP, uint16(port), proto); got != want {
+			if got := dp.Verdict(src.IP, dst.IP, uint16(port), netpol.IPProtocol(proto)); got != want {
 				t.Fatalf("seed %d: %s -> %s:%d/%s: dataplane %v, engine %v\n%s", seed, src, dst, port, proto, got, want,
 					e.Explain(src, dst, port, proto).Summary)
 			}

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/netlab/netlab/enforcer"
 	"github.com/netlab/netlab/internal/world"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -25,22 +26,16 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
-// Direction is the side of a connection a rule governs.
-type Direction int
+// Direction is the side of a connection a rule governs; it is the
+// dataplane's, so that lowered rules carry it as they are.
+type Direction = enforcer.Direction
 
 const (
 	// Ingress rules are checked at the destination pod.
-	Ingress Direction = iota
+	Ingress = enforcer.Ingress
 	// Egress rules are checked at the source pod.
-	Egress
+	Egress = enforcer.Egress
 )
-
-func (d Direction) String() string {
-	if d == Ingress {
-		return "ingress"
-	}
-	return "egress"
-}
 
 // Endpoint is one end of a connection: a pod of the world, or (Pod == nil)
 // an address outside the cluster.
@@ -401,9 +396,6 @@ func (e *Engine) Identity(p *world.Pod) (int, bool) {
 	id, ok := e.podID[p]
 	return id, ok
 }
-
-// Identities is the number of distinct identities.
-func (e *Engine) Identities() int { return len(e.identities) }
 
 // ParseProtocol turns "tcp", "UDP", "sctp" into a protocol.
 func ParseProtocol(s string) (corev1.Protocol, error) {

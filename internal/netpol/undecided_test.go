@@ -123,7 +123,7 @@ func TestUndecidedJSONAndTable(t *testing.T) {
 	if nulls != 1 {
 		t.Errorf("%d rows with \"allowed\": null, want 1:\n%s", nulls, js.String())
 	}
-	back, err := matrix.ReadJSON(strings.NewReader(js.String()))
+	back, err := readMatrixJSON(strings.NewReader(js.String()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,8 +9,8 @@
 //     masquerading: NetworkPolicy needs the sender's pod IP);
 //   - it runs netlab's eBPF enforcer on every pod's host-side veth, fed by
 //     client-go informers (Pods, Namespaces, Services, NetworkPolicies)
-//     through the same compiler as the sandbox (netpol.Lower, then
-//     enforcer.StateOf).
+//     through the same compiler as the sandbox (netpol.Lower, which gives
+//     an enforcer.State).
 //
 // Pod-to-Service traffic: kube-proxy rewrites a ClusterIP to a pod IP after
 // the sender's veth, so the maps mark every ClusterIP whose backends are

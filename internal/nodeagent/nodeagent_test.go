@@ -290,7 +290,7 @@ func TestReconcileMatchesEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := enforcer.StateOf(dp)
+	want := *dp
 	want.EgressAtDestination = true
 	want.Services = servicesOf(w)
 	if !reflect.DeepEqual(got, want) {
@@ -351,7 +351,7 @@ func TestReconcileMatchesEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantNext := enforcer.StateOf(ndp)
+	wantNext := *ndp
 	waitFor("relabel", func(s enforcer.State) bool {
 		return reflect.DeepEqual(s.Endpoints, wantNext.Endpoints) && reflect.DeepEqual(s.Rules, wantNext.Rules)
 	})

@@ -1,5 +1,3 @@
-//go:build linux
-
 package nodeagent
 
 import (
@@ -35,7 +33,7 @@ func Desired(w *world.World) (enforcer.State, error) {
 	if err != nil {
 		return enforcer.State{}, fmt.Errorf("compiling policies: %w", err)
 	}
-	s := enforcer.StateOf(dp)
+	s := *dp
 	s.EgressAtDestination = true
 	for _, svc := range w.Services {
 		if len(svc.Selector) > 0 && svc.ClusterIP.Is4() {

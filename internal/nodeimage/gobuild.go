@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 )
 
 // goBuild is a build from the Go module proxy through a generated module
@@ -83,7 +82,7 @@ func (g goBuild) run(ctx context.Context) error {
 		return fmt.Errorf("go build: %w", err)
 	}
 	// Builds are long and the machine is shared: be nice.
-	_ = syscall.Setpriority(syscall.PRIO_PROCESS, cmd.Process.Pid, 10)
+	lowerPriority(cmd.Process.Pid)
 	if err := cmd.Wait(); err != nil {
 		return fmt.Errorf("go %s (in %s): %v\n%s", strings.Join(args, " "), mod, err, lastLines(stderr.String(), 30))
 	}

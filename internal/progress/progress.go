@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/netlab/netlab/internal/statefile"
@@ -126,18 +125,11 @@ func (s Store) Load() (*File, error) {
 // Update loads the progress, lets fn change it and writes it back
 // atomically, all under an exclusive lock. If fn fails nothing is written.
 func (s Store) Update(fn func(*File) error) error {
-	if err := os.MkdirAll(filepath.Dir(s.Path), 0o755); err != nil {
-		return fmt.Errorf("creating the state directory: %w", err)
-	}
-	lf, err := os.OpenFile(s.Path+".lock", os.O_CREATE|os.O_RDWR, 0o644)
+	unlock, err := statefile.Lock(s.Path+".lock", true, true)
 	if err != nil {
 		return fmt.Errorf("locking progress: %w", err)
 	}
-	defer lf.Close()
-	if err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX); err != nil {
-		return fmt.Errorf("locking progress: %w", err)
-	}
-	defer syscall.Flock(int(lf.Fd()), syscall.LOCK_UN)
+	defer unlock()
 	f, err := s.Load()
 	if err != nil {
 		return err

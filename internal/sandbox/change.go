@@ -130,11 +130,11 @@ func SetEnforcement(name, mode string) (enforcer.SyncStats, error) {
 
 // mapsFor is what the maps hold for a lab: the compiled policies, or
 // nothing at all (every packet passes) when the lab does not enforce.
-func mapsFor(s *State, dp *netpol.Dataplane) enforcer.State {
+func mapsFor(s *State, dp *enforcer.State) enforcer.State {
 	if !s.Enforcing() {
 		return enforcer.State{}
 	}
-	return enforcer.StateOf(dp)
+	return *dp
 }
 
 // enforce compiles w and makes the lab's pinned maps hold exactly it (or

@@ -132,12 +132,12 @@ func stop(pid int, lab string) {
 	if !processOf(pid, lab) {
 		return
 	}
-	syscall.Kill(pid, syscall.SIGTERM)
+	kill(pid, syscall.SIGTERM)
 	for i := 0; i < 50 && processOf(pid, lab); i++ {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if processOf(pid, lab) {
-		syscall.Kill(pid, syscall.SIGKILL)
+		kill(pid, syscall.SIGKILL)
 	}
 }
 

@@ -47,7 +47,7 @@ func Probe(ctx context.Context, name string, o ProbeOptions) (*matrix.Matrix, er
 		}
 	}
 	if o.Timeout <= 0 {
-		o.Timeout = time.Second
+		o.Timeout = agent.DefaultTimeout
 	}
 	type batch struct {
 		src     int

@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/netlab/netlab/enforcer"
@@ -329,7 +328,6 @@ func waitReady(ctx context.Context, s *State, timeout time.Duration) error {
 		missing := ""
 		for i := -1; i < len(s.Pods); i++ {
 			if _, err := os.Stat(readyFile(s.Name, i)); err != nil {
-				missing = fmt.Sprint(i)
 				if i >= 0 {
 					missing = s.Pods[i].Key
 				} else {
@@ -366,7 +364,7 @@ func spawn(self, logPath, netns string, args ...string) (int, error) {
 	}
 	cmd := exec.Command(name, argv...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.SysProcAttr = detached()
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("starting %s: %w", strings.Join(args[:2], " "), err)
 	}

@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 )
 
 // Save writes v as indented JSON to path with mode perm: to a temporary
@@ -91,10 +90,6 @@ var ErrLocked = errors.New("locked by another process")
 // locking, Lock checks that path still names the file it locked, and
 // starts over if not.
 func Lock(path string, mkdir, wait bool) (unlock func(), err error) {
-	how := syscall.LOCK_EX
-	if !wait {
-		how |= syscall.LOCK_NB
-	}
 	for {
 		if mkdir {
 			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -105,9 +100,9 @@ func Lock(path string, mkdir, wait bool) (unlock func(), err error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := syscall.Flock(int(f.Fd()), how); err != nil {
+		if err := lockFile(f, wait); err != nil {
 			f.Close()
-			if errors.Is(err, syscall.EWOULDBLOCK) {
+			if errors.Is(err, ErrLocked) {
 				return nil, ErrLocked
 			}
 			return nil, fmt.Errorf("locking %s: %w", path, err)
@@ -120,7 +115,7 @@ func Lock(path string, mkdir, wait bool) (unlock func(), err error) {
 		}
 		f.Truncate(0)
 		f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
-		return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+		return func() { unlockFile(f); f.Close() }, nil
 	}
 }
 

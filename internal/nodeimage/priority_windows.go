@@ -1,0 +1,4 @@
+package nodeimage
+
+// lowerPriority does nothing on Windows: node images are built on Linux.
+func lowerPriority(int) {}
