@@ -30,7 +30,6 @@ type size struct {
 	large                      bool // only with -large
 	maxTime                    time.Duration
 	maxRSS                     int64 // bytes
-	output                     string
 }
 
 var sizes = []size{
