@@ -181,8 +181,8 @@ func TestHTMLReportInBrowser(t *testing.T) {
 		t.Errorf("bob's drill-down: %+v", drill)
 	}
 	for _, c := range drill.Cells {
-		if !strings.Contains(c, "-> kube-system/coredns:53/") || !strings.Contains(c, "allowed") || !strings.Contains(c, "must be blocked") {
-			t.Errorf("bob's cell %q: want a DNS flow allowed that must be blocked", c)
+		if !strings.Contains(c, "-> kube-system/coredns:53/") || !strings.Contains(c, "\tallowed\tblocked") || !strings.Contains(c, "isolate egress of") {
+			t.Errorf("bob's cell %q: want a DNS flow allowed that must be blocked, with the hint to isolate its egress", c)
 		}
 	}
 

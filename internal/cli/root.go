@@ -40,12 +40,18 @@ func Main(args []string, in io.Reader, out, errOut io.Writer) int {
 	root := NewRoot(Streams{In: in, Out: out, Err: errOut})
 	root.SetArgs(args)
 	// Ctrl-C (or SIGTERM) cancels the command's context, which reading
-	// manifests and the labs honour; a second one ends netlab at once.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	// manifests and the labs honour; a second one ends netlab at once. The
+	// cause says which signal came, so that a command with cleanup of its
+	// own (grade) reports it and exits 128+signal, whichever of the two
+	// handlers sees the signal first.
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
 	go func() {
-		<-ctx.Done()
-		stop()
+		sig := <-sigs
+		cancel(interrupted{sig})
+		signal.Stop(sigs)
 	}()
 	if err := root.ExecuteContext(ctx); err != nil {
 		var ee ExitError
