@@ -27,6 +27,9 @@ type Options struct {
 	Backend string
 	Self    string
 	Timeout time.Duration
+	// Limits bound what is read of each submission (zero value:
+	// course.DefaultLimits).
+	Limits course.Limits
 	// Instance prefixes the labs' names: <Instance>-<n> (default
 	// "class<pid>"), unique to this run so that classes graded side by
 	// side do not meet.
@@ -151,7 +154,11 @@ func gradeOne(ctx context.Context, l *labs.Lab, name, dir, instance string, o Op
 	start := time.Now()
 	s := &Student{Name: name, Errors: map[string]string{}}
 	defer func() { s.Duration = time.Since(start) }()
-	answers, err := course.ReadSubmission(submissionDir(dir), l)
+	lim := o.Limits
+	if lim == (course.Limits{}) {
+		lim = course.DefaultLimits
+	}
+	answers, err := course.ReadSubmissionLimits(submissionDir(dir), l, lim)
 	if err != nil {
 		s.Error = err.Error()
 		return s

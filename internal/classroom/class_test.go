@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netlab/netlab/internal/course"
 	"github.com/netlab/netlab/internal/grade"
 	"github.com/netlab/netlab/internal/sandbox"
 	"github.com/netlab/netlab/internal/testenv"
@@ -148,5 +149,37 @@ func copyTree(t *testing.T, from, to string) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestClassLimits checks that --class reads every submission within the
+// limits it is given (grade's --max-file-size and friends), not only within
+// the defaults: with a 16-byte file limit no submission with a policy can
+// be read, and the task's (or student's) error names the flag.
+func TestClassLimits(t *testing.T) {
+	testenv.RequireRoot(t)
+	l, err := labs.Get("default-deny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lim := course.Limits{MaxFileSize: 16, MaxSubmissionSize: 1 << 20, MaxFiles: 100}
+	c, err := Grade(context.Background(), l, "testdata/class", Options{Jobs: 1, Self: self, Timeout: 500 * time.Millisecond,
+		Instance: fmt.Sprintf("t%d-lim", os.Getpid()%10000), Limits: lim})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := 0
+	for _, s := range c.Students {
+		if strings.Contains(s.Error, "--max-file-size") {
+			refused++
+		}
+		for _, e := range s.Errors {
+			if strings.Contains(e, "--max-file-size") {
+				refused++
+			}
+		}
+	}
+	if refused == 0 {
+		t.Fatalf("no student was refused for a file over 16 bytes: the limits were not used (%d students)", len(c.Students))
 	}
 }

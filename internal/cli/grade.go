@@ -92,7 +92,7 @@ and 1 with an error message when grading itself cannot run.`,
 				if junitFile != "" {
 					return fmt.Errorf("--junit is for one --submission; --class writes --csv and --html")
 				}
-				return gradeClass(cmd.Context(), s, l, class, output, where, timeout)
+				return gradeClass(cmd.Context(), s, l, class, output, where, timeout, lim)
 			}
 			answers, err := course.ReadSubmissionLimits(submission, l, lim)
 			if err != nil {

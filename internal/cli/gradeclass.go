@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"github.com/netlab/netlab/internal/course"
 	"io"
 	"os"
 	"os/signal"
@@ -26,7 +27,7 @@ type classFlags struct {
 // it: the labs running are torn down and the reports hold the students
 // graded so far. The exit status is 1 when some submission could not be
 // graded at all.
-func gradeClass(ctx context.Context, s Streams, l *labs.Lab, f classFlags, output, where string, timeout time.Duration) error {
+func gradeClass(ctx context.Context, s Streams, l *labs.Lab, f classFlags, output, where string, timeout time.Duration, lim course.Limits) error {
 	if output != "text" && output != "json" {
 		return fmt.Errorf("--class writes text or json (-o %s is for one --submission); the CSV and HTML reports are --csv and --html", output)
 	}
@@ -39,7 +40,7 @@ func gradeClass(ctx context.Context, s Streams, l *labs.Lab, f classFlags, outpu
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	fmt.Fprintf(s.Err, "Grading the class in %s against lab %s (%d tasks)\n", f.dir, l.Name, len(l.Tasks))
-	c, err := classroom.Grade(ctx, l, f.dir, classroom.Options{Jobs: f.jobs, Backend: where, Timeout: timeout, Progress: s.Err})
+	c, err := classroom.Grade(ctx, l, f.dir, classroom.Options{Jobs: f.jobs, Backend: where, Timeout: timeout, Limits: lim, Progress: s.Err})
 	if c == nil {
 		return err
 	}
