@@ -39,9 +39,8 @@ func summary(r *CheckResult, width int) string {
 	return ansi.Truncate("✗ "+points+" — "+shortCounts(r), width, "…")
 }
 
-// shortCounts is the verdict in few words: "2 blocked, 13 extra".
-func shortCounts(r *CheckResult) string {
-	var missing, leaked, unmeasured int
+// wrongCounts counts the wrong cells by what is wrong with them.
+func wrongCounts(r *CheckResult) (missing, leaked, unmeasured int) {
 	for _, c := range r.Wrong {
 		switch c.Status {
 		case Missing:
@@ -52,6 +51,12 @@ func shortCounts(r *CheckResult) string {
 			unmeasured++
 		}
 	}
+	return missing, leaked, unmeasured
+}
+
+// shortCounts is the verdict in few words: "2 blocked, 13 extra".
+func shortCounts(r *CheckResult) string {
+	missing, leaked, unmeasured := wrongCounts(r)
 	var parts []string
 	if missing > 0 {
 		parts = append(parts, fmt.Sprintf("%d required blocked", missing))
@@ -73,17 +78,7 @@ func describe(r *CheckResult) string {
 	if r.Passed {
 		return "passed"
 	}
-	var missing, leaked, unmeasured int
-	for _, c := range r.Wrong {
-		switch c.Status {
-		case Missing:
-			missing++
-		case Leaked:
-			leaked++
-		default:
-			unmeasured++
-		}
-	}
+	missing, leaked, unmeasured := wrongCounts(r)
 	var parts []string
 	if missing > 0 {
 		parts = append(parts, fmt.Sprintf("%d required flow%s blocked", missing, isAre(missing)))
